@@ -1,0 +1,60 @@
+#pragma once
+// Running commands: argv vectors through posix_spawn, never a shell. Each child gets its own
+// process group and a hard timeout; on expiry the whole group gets SIGTERM, then SIGKILL.
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "common/units.hpp"
+
+namespace hakit {
+
+/// What to run.
+struct ProcessSpec {
+  std::vector<std::string> argv;        ///< argv[0] is looked up in PATH when it has no '/'
+  std::vector<std::string> env_extra;   ///< "NAME=value" added to (or replacing in) our environment
+  std::string cwd;                      ///< "" = ours
+  Millis timeout{30000};                ///< hard limit for the whole group
+  Millis kill_grace{2000};              ///< SIGTERM → SIGKILL delay
+  std::size_t capture_limit = 64 * 1024;  ///< bytes kept of each of stdout and stderr
+  std::string stdin_data;               ///< written to the child's stdin, then closed
+  bool capture = true;                  ///< false: child inherits our stdout/stderr
+};
+
+/// What happened.
+struct ProcessResult {
+  bool started = false;
+  std::string spawn_error;  ///< why it did not start
+  int exit_code = -1;       ///< valid when exited normally
+  int signal = 0;           ///< the signal that ended it, if any
+  bool timed_out = false;
+  std::string out, err;
+  bool out_truncated = false, err_truncated = false;
+  Millis elapsed{0};
+
+  bool ok() const { return started && !timed_out && signal == 0 && exit_code == 0; }
+  /// "exit 0", "exit 3", "killed by SIGKILL after timeout 2.000 s", "not started: ..."
+  std::string describe() const;
+};
+
+/// Runs a command to completion (or timeout). Never throws.
+ProcessResult run_process(const ProcessSpec& spec);
+
+/// Interface so tool logic can be tested with a fake.
+class ProcessRunner {
+ public:
+  virtual ~ProcessRunner() = default;
+  virtual ProcessResult run(const ProcessSpec& spec) = 0;
+};
+
+/// The real one.
+class SystemProcessRunner : public ProcessRunner {
+ public:
+  ProcessResult run(const ProcessSpec& spec) override { return run_process(spec); }
+};
+
+/// Shell-like rendering of an argv for logs (quoted where needed). Never executed.
+std::string format_argv(const std::vector<std::string>& argv);
+
+}  // namespace hakit

@@ -1,0 +1,333 @@
+#include "common/yaml_reader.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <limits>
+
+namespace hakit::config {
+
+std::string Diagnostic::render() const {
+  std::string pos = file;
+  if (line > 0) pos += fmt::format(":{}:{}", line, column);
+  if (key_path.empty()) return fmt::format("{}: {}", pos, message);
+  return fmt::format("{}: {}: {}", pos, key_path, message);
+}
+
+void Diagnostics::error(const YAML::Node& at, const std::string& key_path,
+                        const std::string& message) {
+  int line = 0, column = 0;
+  if (at.IsDefined() && !at.Mark().is_null()) {
+    line = at.Mark().line + 1;
+    column = at.Mark().column + 1;
+  }
+  error_at(line, column, key_path, message);
+}
+
+void Diagnostics::error_at(int line, int column, const std::string& key_path,
+                           const std::string& message) {
+  items_.push_back(Diagnostic{file_, line, column, key_path, message});
+}
+
+std::string Diagnostics::render() const {
+  std::string out;
+  for (const auto& d : items_) out += d.render() + "\n";
+  return out;
+}
+
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1);
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, sub});
+    }
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closest(const std::string& word, const std::set<std::string>& candidates) {
+  std::string best;
+  size_t best_d = std::numeric_limits<size_t>::max();
+  for (const auto& c : candidates) {
+    size_t d = edit_distance(word, c);
+    if (d < best_d) {
+      best_d = d;
+      best = c;
+    }
+  }
+  // A suggestion three edits away from a four-letter word is noise, not help.
+  size_t limit = std::max<size_t>(2, word.size() / 3);
+  return best_d <= limit ? best : std::string();
+}
+
+MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag)
+    : node_(node), path_(std::move(path)), diag_(&diag) {
+  if (!node.IsDefined() || node.IsNull()) {
+    // An empty section ("checks:") is an empty mapping, not an error.
+    node_ = YAML::Node(YAML::NodeType::Map);
+    valid_ = true;
+  } else if (!node.IsMap()) {
+    diag.error(node, path_, "must be a mapping (key: value)");
+  } else {
+    valid_ = true;
+  }
+}
+
+std::string MapReader::key_path(const std::string& key) const {
+  return path_.empty() ? key : path_ + "." + key;
+}
+
+void MapReader::error(const std::string& key, const std::string& message) {
+  YAML::Node n = valid_ ? node_[key] : YAML::Node();
+  diag_->error(n.IsDefined() ? n : node_, key_path(key), message);
+}
+
+YAML::Node MapReader::get(const std::string& key) {
+  known_.insert(key);
+  if (!valid_) return YAML::Node();
+  // const lookup: operator[] on a non-const node would insert the key.
+  const YAML::Node& cn = node_;
+  YAML::Node n = cn[key];
+  return n;
+}
+
+bool MapReader::has(const std::string& key) {
+  YAML::Node n = get(key);
+  return n.IsDefined() && !n.IsNull();
+}
+
+YAML::Node MapReader::raw(const std::string& key) {
+  YAML::Node n = get(key);
+  if (!n.IsDefined()) return YAML::Node();
+  return n;
+}
+
+std::optional<std::string> MapReader::scalar(const std::string& key) {
+  YAML::Node n = get(key);
+  if (!n.IsDefined() || n.IsNull()) return std::nullopt;
+  if (!n.IsScalar()) {
+    diag_->error(n, key_path(key), "must be a single value, not a list or mapping");
+    return std::nullopt;
+  }
+  return n.Scalar();
+}
+
+std::optional<std::string> MapReader::string(const std::string& key) { return scalar(key); }
+
+std::string MapReader::string(const std::string& key, const std::string& fallback) {
+  return scalar(key).value_or(fallback);
+}
+
+std::optional<bool> MapReader::boolean(const std::string& key) {
+  auto s = scalar(key);
+  if (!s) return std::nullopt;
+  if (*s == "true" || *s == "yes" || *s == "on") return true;
+  if (*s == "false" || *s == "no" || *s == "off") return false;
+  error(key, fmt::format("'{}' is not a boolean (use true or false)", *s));
+  return std::nullopt;
+}
+
+bool MapReader::boolean(const std::string& key, bool fallback) {
+  return boolean(key).value_or(fallback);
+}
+
+std::optional<std::int64_t> MapReader::integer(const std::string& key, std::int64_t min,
+                                               std::int64_t max) {
+  auto s = scalar(key);
+  if (!s) return std::nullopt;
+  std::int64_t v = 0;
+  try {
+    size_t used = 0;
+    v = std::stoll(*s, &used, 10);
+    if (used != s->size()) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    error(key, fmt::format("'{}' is not a whole number", *s));
+    return std::nullopt;
+  }
+  if (v < min || v > max) {
+    error(key, fmt::format("{} is out of range ({} to {})", v, min, max));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::int64_t MapReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
+                                std::int64_t max) {
+  return integer(key, min, max).value_or(fallback);
+}
+
+std::optional<double> MapReader::number(const std::string& key, double min, double max) {
+  auto s = scalar(key);
+  if (!s) return std::nullopt;
+  double v = 0;
+  try {
+    size_t used = 0;
+    v = std::stod(*s, &used);
+    if (used != s->size()) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    error(key, fmt::format("'{}' is not a number", *s));
+    return std::nullopt;
+  }
+  if (!(v >= min && v <= max)) {
+    error(key, fmt::format("{} is out of range ({} to {})", *s, min, max));
+    return std::nullopt;
+  }
+  return v;
+}
+
+std::optional<Millis> MapReader::duration(const std::string& key, Millis min, Millis max) {
+  auto s = scalar(key);
+  if (!s) return std::nullopt;
+  std::string err;
+  auto d = parse_duration(*s, &err);
+  if (!d) {
+    error(key, err);
+    return std::nullopt;
+  }
+  if (*d < min || *d > max) {
+    error(key, fmt::format("{} is out of range ({} to {})", format_duration(*d),
+                           format_duration(min), format_duration(max)));
+    return std::nullopt;
+  }
+  return d;
+}
+
+Millis MapReader::duration(const std::string& key, Millis fallback, Millis min, Millis max) {
+  return duration(key, min, max).value_or(fallback);
+}
+
+std::optional<std::uint64_t> MapReader::size(const std::string& key) {
+  auto s = scalar(key);
+  if (!s) return std::nullopt;
+  std::string err;
+  auto v = parse_size(*s, &err);
+  if (!v) error(key, err);
+  return v;
+}
+
+std::optional<std::string> MapReader::choice(const std::string& key,
+                                             const std::set<std::string>& allowed) {
+  auto s = scalar(key);
+  if (!s) return std::nullopt;
+  if (allowed.count(*s)) return s;
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  std::string hint = closest(*s, allowed);
+  error(key, fmt::format("'{}' is not one of: {}{}", *s, list,
+                         hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
+  return std::nullopt;
+}
+
+std::string MapReader::choice(const std::string& key, const std::string& fallback,
+                              const std::set<std::string>& allowed) {
+  return choice(key, allowed).value_or(fallback);
+}
+
+std::vector<std::string> MapReader::strings(const std::string& key) {
+  YAML::Node n = get(key);
+  std::vector<std::string> out;
+  if (!n.IsDefined() || n.IsNull()) return out;
+  if (n.IsScalar()) {
+    out.push_back(n.Scalar());
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i) {
+      if (!n[i].IsScalar()) {
+        diag_->error(n[i], fmt::format("{}[{}]", key_path(key), i), "must be a single value");
+        continue;
+      }
+      out.push_back(n[i].Scalar());
+    }
+  } else {
+    diag_->error(n, key_path(key), "must be a value or a list of values");
+  }
+  return out;
+}
+
+std::optional<MapReader> MapReader::map(const std::string& key) {
+  YAML::Node n = get(key);
+  if (!n.IsDefined()) return std::nullopt;
+  MapReader r(n, key_path(key), *diag_);
+  if (!r.valid()) return std::nullopt;
+  return r;
+}
+
+void MapReader::each_entry(const std::string& key,
+                           const std::function<void(const std::string&, MapReader&)>& fn) {
+  YAML::Node n = get(key);
+  if (!n.IsDefined() || n.IsNull()) return;
+  if (!n.IsMap()) {
+    diag_->error(n, key_path(key), "must be a mapping of named entries");
+    return;
+  }
+  for (auto it = n.begin(); it != n.end(); ++it) {
+    std::string name = it->first.Scalar();
+    MapReader entry(it->second, key_path(key) + "." + name, *diag_);
+    if (!entry.valid()) continue;
+    fn(name, entry);
+  }
+}
+
+void MapReader::finish() {
+  if (!valid_) return;
+  for (auto it = node_.begin(); it != node_.end(); ++it) {
+    const std::string key = it->first.IsScalar() ? it->first.Scalar() : "?";
+    if (known_.count(key)) continue;
+    std::string hint = closest(key, known_);
+    diag_->error(it->first, key_path(key),
+                 hint.empty() ? "unknown key"
+                              : fmt::format("unknown key (did you mean '{}'?)", hint));
+  }
+}
+
+namespace {
+
+// yaml-cpp keeps the first of two equal keys silently; an operator who wrote a key twice
+// meant one of them, so both are reported.
+void find_duplicates(const YAML::Node& n, const std::string& path, Diagnostics& diag) {
+  if (n.IsMap()) {
+    std::set<std::string> seen;
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      std::string child = path.empty() ? key : path + "." + key;
+      if (!key.empty() && !seen.insert(key).second)
+        diag.error(it->first, child, "duplicate key (each key may appear once)");
+      find_duplicates(it->second, child, diag);
+    }
+  } else if (n.IsSequence()) {
+    for (size_t i = 0; i < n.size(); ++i)
+      find_duplicates(n[i], fmt::format("{}[{}]", path, i), diag);
+  }
+}
+
+}  // namespace
+
+YAML::Node parse_yaml(const std::string& text, Diagnostics& diag) {
+  try {
+    YAML::Node root = YAML::Load(text);
+    find_duplicates(root, "", diag);
+    return diag.ok() ? root : YAML::Node();
+  } catch (const YAML::Exception& e) {
+    std::string msg = e.msg;
+    if (msg.find("tab") == std::string::npos && e.mark.line >= 0) {
+      // yaml-cpp's message for a tab is generic; name the usual cause.
+      size_t line_start = 0;
+      for (int l = 0; l < e.mark.line && line_start != std::string::npos; ++l)
+        line_start = text.find('\n', line_start) + 1;
+      if (line_start != std::string::npos && line_start < text.size()) {
+        size_t line_end = text.find('\n', line_start);
+        std::string line = text.substr(line_start, line_end - line_start);
+        if (line.find('\t') != std::string::npos)
+          msg += " (the line contains a tab; YAML indents with spaces only)";
+      }
+    }
+    diag.error_at(e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1,
+                  "", "YAML syntax error: " + msg);
+    return YAML::Node();
+  }
+}
+
+}  // namespace hakit::config

@@ -1,0 +1,56 @@
+// A helper process for unit tests that need a second real process: lock contention,
+// concurrent journal appends, children that ignore SIGTERM and fork grandchildren.
+//   test_helper lock PATH HOLD_MS        take the lock, hold it, release
+//   test_helper journal PATH N TAG       append N entries
+//   test_helper stubborn PIDFILE         ignore SIGTERM, fork a grandchild, sleep forever
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+
+#include "common/lock.hpp"
+#include "common/state.hpp"
+
+int main(int argc, char** argv) {
+  if (argc < 3) return 2;
+  std::string cmd = argv[1];
+  if (cmd == "lock" && argc == 4) {
+    std::string err;
+    auto lock = hakit::FileLock::acquire(argv[2], hakit::Millis(10000), &err);
+    if (!lock) {
+      std::fprintf(stderr, "%s\n", err.c_str());
+      return 1;
+    }
+    std::puts("locked");
+    std::fflush(stdout);
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(argv[3])));
+    return 0;
+  }
+  if (cmd == "journal" && argc == 5) {
+    hakit::Journal j(argv[2]);
+    for (int i = 0; i < std::atoi(argv[3]); ++i) {
+      std::string err;
+      if (!j.append({{"tag", argv[4]}, {"i", i}, {"pad", std::string(200, 'x')}}, &err)) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        return 1;
+      }
+    }
+    return 0;
+  }
+  if (cmd == "stubborn") {
+    signal(SIGTERM, SIG_IGN);
+    pid_t child = fork();
+    if (child == 0) {
+      signal(SIGTERM, SIG_IGN);
+      for (;;) pause();
+    }
+    std::ofstream(argv[2]) << child << "\n";
+    for (;;) pause();
+  }
+  return 2;
+}

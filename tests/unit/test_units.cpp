@@ -1,0 +1,47 @@
+#include <doctest/doctest.h>
+
+#include "common/result.hpp"
+#include "common/units.hpp"
+
+using namespace hakit;
+
+TEST_CASE("durations: units, bare seconds, errors") {
+  std::string err;
+  CHECK(parse_duration("250ms", &err) == Millis(250));
+  CHECK(parse_duration("2s", &err) == Millis(2000));
+  CHECK(parse_duration("1.5s", &err) == Millis(1500));
+  CHECK(parse_duration("5m", &err) == Millis(300000));
+  CHECK(parse_duration("1h", &err) == Millis(3600000));
+  CHECK(parse_duration("3", &err) == Millis(3000));
+  CHECK_FALSE(parse_duration("3x", &err));
+  CHECK(err.find("unknown unit") != std::string::npos);
+  CHECK_FALSE(parse_duration("", &err));
+  CHECK_FALSE(parse_duration("-1s", &err));
+  CHECK_FALSE(parse_duration("1e9h", &err));
+}
+
+TEST_CASE("sizes") {
+  std::string err;
+  CHECK(parse_size("10MB", &err) == 10u * 1024 * 1024);
+  CHECK(parse_size("512k", &err) == 512u * 1024);
+  CHECK(parse_size("7", &err) == 7u);
+  CHECK_FALSE(parse_size("10XB", &err));
+}
+
+TEST_CASE("check result renders one Nagios line") {
+  CheckResult r{State::kOk, "200 in 0.004 s, 1234 bytes",
+                {{"time", 0.004, "s", {}, {}, 0.0, {}}, {"size", 1234, "B", {}, {}, 0.0, {}}}};
+  CHECK(r.render("HTTP") == "HTTP OK - 200 in 0.004 s, 1234 bytes | time=0.004s;;;0 size=1234B;;;0");
+  CheckResult multi{State::kCritical, "line one\nline two | x", {}};
+  CHECK(multi.render("X") == "X CRITICAL - line one line two   x");
+}
+
+TEST_CASE("worst follows monitoring-plugins order") {
+  CHECK(worst(State::kOk, State::kWarning) == State::kWarning);
+  CHECK(worst(State::kUnknown, State::kWarning) == State::kWarning);
+  CHECK(worst(State::kCritical, State::kWarning) == State::kCritical);
+  CHECK(worst(State::kOk, State::kUnknown) == State::kUnknown);
+  CHECK(check_exit_code(State::kWarning, false) == 0);
+  CHECK(check_exit_code(State::kWarning, true) == 1);
+  CHECK(check_exit_code(State::kCritical, false) == 2);
+}
