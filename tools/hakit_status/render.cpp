@@ -1,0 +1,140 @@
+// The terminal rendering of a Report, and the status metrics textfile.
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "hakit_status/status.hpp"
+
+namespace hakit::status {
+
+namespace {
+
+using Row = std::vector<std::string>;
+
+// Columns padded to the widest cell, two spaces apart; the last column is not padded.
+std::string table(const Row& header, const std::vector<Row>& rows) {
+  std::vector<std::size_t> width(header.size(), 0);
+  auto measure = [&](const Row& r) {
+    for (std::size_t i = 0; i < r.size() && i < width.size(); ++i)
+      width[i] = std::max(width[i], r[i].size());
+  };
+  measure(header);
+  for (const auto& r : rows) measure(r);
+  auto line = [&](const Row& r) {
+    std::string out = "  ";
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i + 1 < r.size()) out += std::string(width[i] - r[i].size() + 2, ' ');
+    }
+    while (!out.empty() && out.back() == ' ') out.pop_back();
+    return out + "\n";
+  };
+  std::string out = line(header);
+  for (const auto& r : rows) out += line(r);
+  return out;
+}
+
+std::string when(const std::string& t, std::time_t now) {
+  if (t.empty()) return "-";
+  auto then = parse_time(t);
+  return then ? fmt::format("{} ({})", t, age(*then, now)) : t;
+}
+
+std::string or_dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+std::string field(const Json& e, const char* key) {
+  auto it = e.find(key);
+  if (it == e.end() || it->is_null()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  return it->dump();
+}
+
+}  // namespace
+
+std::string render_table(const Report& r, std::time_t now) {
+  std::string out = fmt::format("hakit status on {} at {} (state dir {})\n\n", r.host, r.time,
+                                r.state_dir);
+
+  out += "Instances\n";
+  if (r.instances.empty()) {
+    out += "  (no instances in the config)\n";
+  } else {
+    std::vector<Row> rows;
+    for (const auto& s : r.instances) {
+      std::string vip = s.vip.empty() ? "-" : s.vip;
+      if (!s.vip_interface.empty()) vip += " on " + s.vip_interface;
+      std::string here = !s.vip_present ? "-" : (*s.vip_present ? "yes" : "no");
+      rows.push_back({s.name, s.role.empty() ? "unknown" : s.role, when(s.role_time, now),
+                      or_dash(s.role_event), vip, here});
+    }
+    out += table({"INSTANCE", "ROLE", "SINCE", "EVENT", "VIP", "VIP HERE"}, rows);
+  }
+
+  out += "\nFailover flag\n";
+  if (!r.flag.set) {
+    out += "  not set\n";
+  } else {
+    out += fmt::format("  SET {} by {} on {}", when(r.flag.time, now), or_dash(r.flag.set_by),
+                       or_dash(r.flag.host));
+    if (!r.flag.instance.empty()) out += fmt::format(" (instance {})", r.flag.instance);
+    out += "\n";
+    if (!r.flag.reason.empty()) out += fmt::format("  reason: {}\n", r.flag.reason);
+    out += "  log copying stays stopped until an operator clears it (docs/operations.md)\n";
+  }
+
+  out += "\nSync jobs\n";
+  if (r.syncs.empty()) {
+    out += "  (no sync jobs configured or journaled)\n";
+  } else {
+    std::vector<Row> rows;
+    for (const auto& s : r.syncs) {
+      if (!s.last) {
+        rows.push_back({s.job, "-", "never run (in the journal)", "", when(s.last_success, now)});
+        continue;
+      }
+      rows.push_back({s.job, when(field(*s.last, "time"), now),
+                      or_dash(field(*s.last, "outcome").empty() ? field(*s.last, "result")
+                                                                 : field(*s.last, "outcome")),
+                      describe_entry(*s.last), when(s.last_success, now)});
+    }
+    out += table({"JOB", "LAST RUN", "OUTCOME", "DETAILS", "LAST SUCCESS"}, rows);
+  }
+
+  out += fmt::format("\nJournal (last {} entries)\n", r.journal.size());
+  if (r.journal.empty()) {
+    out += "  (empty)\n";
+  } else {
+    std::vector<Row> rows;
+    for (const auto& e : r.journal)
+      rows.push_back({or_dash(field(e, "time")), or_dash(field(e, "host")), describe_entry(e)});
+    out += table({"TIME", "HOST", "WHAT"}, rows);
+  }
+
+  if (!r.warnings.empty()) {
+    out += "\nWarnings\n";
+    for (const auto& w : r.warnings) out += "  ! " + w + "\n";
+  }
+  return out;
+}
+
+bool write_status_metrics(const config::Config& cfg, const Report& r, std::string* err) {
+  std::vector<Metric> m;
+  for (const auto& s : r.instances) {
+    for (const char* role : {"master", "backup", "fault", "stop"})
+      m.push_back({"hakit_status_role", "Role each instance last took (1 for the current role)",
+                   "gauge", {{"instance", s.name}, {"role", role}}, s.role == role ? 1.0 : 0.0});
+  }
+  for (const auto& s : r.instances) {
+    if (!s.vip_present) continue;
+    m.push_back({"hakit_status_vip_present", "1 when the instance's VIP is on a local interface",
+                 "gauge", {{"instance", s.name}}, *s.vip_present ? 1.0 : 0.0});
+  }
+  m.push_back({"hakit_status_warnings", "Inconsistencies hakit-status found (role vs VIP)",
+               "gauge", {}, static_cast<double>(r.warnings.size())});
+  m.push_back({"hakit_status_last_run_timestamp_seconds",
+               "When hakit-status last refreshed this file", "gauge", {},
+               static_cast<double>(std::time(nullptr))});
+  return write_metrics(cfg.metrics_path() + "/hakit_status.prom", m, err);
+}
+
+}  // namespace hakit::status

@@ -1,0 +1,270 @@
+#include "hakit_status/status.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <cstring>
+#include <map>
+
+namespace hakit::status {
+
+namespace {
+
+// The journal's fields are written by several tools; accept the names they may use.
+std::string first_string(const Json& j, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    auto it = j.find(k);
+    if (it != j.end() && it->is_string()) return it->get<std::string>();
+  }
+  return "";
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+bool local_address_present(const std::string& address) {
+  std::string addr = address.substr(0, address.find('/'));
+  unsigned char want4[sizeof(in_addr)];
+  unsigned char want6[sizeof(in6_addr)];
+  bool is4 = inet_pton(AF_INET, addr.c_str(), want4) == 1;
+  bool is6 = !is4 && inet_pton(AF_INET6, addr.c_str(), want6) == 1;
+  if (!is4 && !is6) return false;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return false;
+  bool found = false;
+  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (is4 && i->ifa_addr->sa_family == AF_INET) {
+      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
+      found = std::memcmp(&sin->sin_addr, want4, sizeof want4) == 0;
+    } else if (is6 && i->ifa_addr->sa_family == AF_INET6) {
+      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+      found = std::memcmp(&sin6->sin6_addr, want6, sizeof want6) == 0;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+std::string entry_kind(const Json& e) {
+  if (!e.is_object()) return "other";
+  std::string tool = first_string(e, {"tool", "source"});
+  std::string kind = lower(first_string(e, {"kind", "type", "event"}));
+  if (tool == "sitesync" || kind == "sync" || kind == "sitesync" || e.contains("job"))
+    return "sync";
+  if (tool.rfind("notify", 0) == 0 || e.contains("instance")) return "notify";
+  return "other";
+}
+
+bool sync_succeeded(const Json& e) {
+  std::string outcome = lower(first_string(e, {"outcome", "result", "status"}));
+  if (outcome.empty()) {
+    auto it = e.find("ok");
+    return it != e.end() && it->is_boolean() && it->get<bool>();
+  }
+  return outcome == "ok" || outcome == "success" || outcome == "succeeded" ||
+         outcome == "warning" || outcome == "done";
+}
+
+std::optional<std::time_t> parse_time(const std::string& t) {
+  std::tm tm{};
+  const char* end = strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!end) return std::nullopt;
+  return timegm(&tm);
+}
+
+std::string age(std::time_t then, std::time_t now) {
+  long long d = static_cast<long long>(now - then);
+  if (d < 0) return "in the future";
+  if (d < 120) return fmt::format("{}s ago", d);
+  if (d < 2 * 3600) return fmt::format("{}m ago", d / 60);
+  if (d < 2 * 86400) return fmt::format("{}h ago", d / 3600);
+  return fmt::format("{}d ago", d / 86400);
+}
+
+namespace {
+
+std::string number_field(const Json& e, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    auto it = e.find(k);
+    if (it == e.end()) continue;
+    if (it->is_number_integer()) return std::to_string(it->get<long long>());
+    if (it->is_number()) return fmt::format("{:.3g}", it->get<double>());
+    if (it->is_string()) return it->get<std::string>();
+  }
+  return "";
+}
+
+// Durations appear as seconds (float) or milliseconds depending on the writer.
+std::string duration_field(const Json& e) {
+  for (const char* k : {"seconds", "duration_s", "duration_seconds", "elapsed_s"}) {
+    auto it = e.find(k);
+    if (it != e.end() && it->is_number()) return fmt::format("{:.1f}s", it->get<double>());
+  }
+  for (const char* k : {"duration_ms", "elapsed_ms", "ms"}) {
+    auto it = e.find(k);
+    if (it != e.end() && it->is_number()) return fmt::format("{:.1f}s", it->get<double>() / 1000);
+  }
+  return "";
+}
+
+std::string bytes_field(const Json& e) {
+  for (const char* k : {"bytes", "bytes_transferred"}) {
+    auto it = e.find(k);
+    if (it == e.end() || !it->is_number()) continue;
+    double b = it->get<double>();
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+      b /= 1024;
+      ++u;
+    }
+    return u == 0 ? fmt::format("{:.0f} B", b) : fmt::format("{:.1f} {}", b, units[u]);
+  }
+  return "";
+}
+
+std::string join_nonempty(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (p.empty()) continue;
+    if (!out.empty()) out += ' ';
+    out += p;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string describe_entry(const Json& e) {
+  if (!e.is_object()) return e.dump();
+  std::string outcome = first_string(e, {"outcome", "result", "status"});
+  std::string error = first_string(e, {"error", "message", "reason"});
+  std::string kind = entry_kind(e);
+  std::string text;
+  if (kind == "sync") {
+    std::string files = number_field(e, {"files", "files_transferred"});
+    text = join_nonempty({"sync", first_string(e, {"job"}), outcome,
+                          files.empty() ? "" : files + " files", bytes_field(e),
+                          duration_field(e)});
+  } else if (kind == "notify") {
+    std::string from = first_string(e, {"from", "from_role", "previous"});
+    std::string to = first_string(e, {"to", "to_role", "role", "state"});
+    std::string move = from.empty() && to.empty() ? "" : (from.empty() ? "?" : from) + "->" + to;
+    std::string actions;
+    auto it = e.find("actions");
+    if (it != e.end() && it->is_array()) actions = fmt::format("{} actions", it->size());
+    text = join_nonempty({first_string(e, {"tool"}), first_string(e, {"instance"}), move,
+                          first_string(e, {"event", "kind"}), outcome, actions, duration_field(e)});
+  } else {
+    text = join_nonempty({first_string(e, {"tool", "kind", "type", "event"}), outcome});
+    if (text.empty()) text = e.dump(-1, ' ', false, Json::error_handler_t::replace);
+  }
+  if (!error.empty() && error != outcome) text += ": " + error;
+  return text;
+}
+
+Report collect(const config::Config& cfg, const Options& opts, const AddressProbe& probe) {
+  Report r;
+  r.host = hostname();
+  r.time = now_rfc3339();
+  r.state_dir = cfg.state_dir;
+  for (const auto& [name, inst] : cfg.instances) {
+    if (!opts.instance.empty() && name != opts.instance) continue;
+    InstanceStatus s;
+    s.name = name;
+    if (auto rec = read_role(cfg.state_dir, name)) {
+      s.role = rec->role;
+      s.role_time = rec->time;
+      s.role_event = rec->event;
+    }
+    if (inst.vip && !inst.vip->address.empty()) {
+      s.vip = inst.vip->address;
+      s.vip_interface = inst.vip->interface;
+      s.vip_present = probe(inst.vip->address);
+      if (s.role == "master" && !*s.vip_present)
+        r.warnings.push_back(fmt::format(
+            "{}: recorded role is master but the VIP {} is not on this host", name, s.vip));
+      if (s.role != "master" && *s.vip_present)
+        r.warnings.push_back(fmt::format("{}: the VIP {} is on this host but the recorded role is {}",
+                                         name, s.vip, s.role.empty() ? "unknown" : s.role));
+    }
+    r.instances.push_back(std::move(s));
+  }
+  r.flag = read_failover_flag(cfg.state_dir);
+  if (r.flag.set && !r.flag.host.empty() && r.flag.host != r.host)
+    r.warnings.push_back(fmt::format("the failover flag was written on {}, not on this host",
+                                     r.flag.host));
+
+  Journal journal(cfg.state_dir + "/journal.jsonl");
+  std::size_t scan = std::max(opts.entries, kSyncScanEntries);
+  std::vector<Json> all = journal.tail(scan);
+  std::map<std::string, SyncStatus> syncs;
+  for (const auto& [job, unused] : cfg.sync) {
+    syncs[job].job = job;
+    syncs[job].configured = true;
+  }
+  for (const auto& e : all) {
+    if (entry_kind(e) != "sync") continue;
+    std::string job = first_string(e, {"job"});
+    if (job.empty()) continue;
+    auto& s = syncs[job];
+    s.job = job;
+    s.last = e;
+    if (sync_succeeded(e)) s.last_success = first_string(e, {"time"});
+  }
+  for (auto& [job, s] : syncs) r.syncs.push_back(std::move(s));
+
+  std::vector<Json> picked;
+  for (auto it = all.rbegin(); it != all.rend() && picked.size() < opts.entries; ++it) {
+    if (!opts.instance.empty() && first_string(*it, {"instance"}) != opts.instance) continue;
+    picked.push_back(*it);
+  }
+  r.journal.assign(picked.rbegin(), picked.rend());
+  return r;
+}
+
+Json to_json(const Report& r) {
+  Json out{{"host", r.host}, {"time", r.time}, {"state_dir", r.state_dir}};
+  Json insts = Json::array();
+  for (const auto& s : r.instances) {
+    Json j{{"name", s.name}, {"role", s.role.empty() ? Json() : Json(s.role)}};
+    if (!s.role_time.empty()) j["role_time"] = s.role_time;
+    if (!s.role_event.empty()) j["role_event"] = s.role_event;
+    if (!s.vip.empty()) {
+      j["vip"] = s.vip;
+      if (!s.vip_interface.empty()) j["vip_interface"] = s.vip_interface;
+    }
+    j["vip_present"] = s.vip_present ? Json(*s.vip_present) : Json();
+    insts.push_back(std::move(j));
+  }
+  out["instances"] = std::move(insts);
+  Json flag{{"set", r.flag.set}};
+  if (r.flag.set) {
+    flag["time"] = r.flag.time;
+    flag["host"] = r.flag.host;
+    flag["set_by"] = r.flag.set_by;
+    flag["reason"] = r.flag.reason;
+    flag["instance"] = r.flag.instance;
+  }
+  out["failover_flag"] = std::move(flag);
+  Json syncs = Json::array();
+  for (const auto& s : r.syncs) {
+    Json j{{"job", s.job}, {"configured", s.configured}};
+    j["last_run"] = s.last ? *s.last : Json();
+    j["last_success"] = s.last_success.empty() ? Json() : Json(s.last_success);
+    syncs.push_back(std::move(j));
+  }
+  out["sync"] = std::move(syncs);
+  out["journal"] = r.journal;
+  out["warnings"] = r.warnings;
+  return out;
+}
+
+}  // namespace hakit::status

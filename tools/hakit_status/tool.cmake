@@ -1,0 +1,1 @@
+add_tool(hakit-status DIR hakit_status)
