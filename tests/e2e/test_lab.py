@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 
 from fixtures.keepalived import Keepalived
 from fixtures.netns import VIP, Lab, list_namespaces
@@ -104,3 +105,51 @@ def test_leftovers_of_a_dead_run_are_removed():
             assert stale not in list_namespaces()
     finally:
         subprocess.run(["ip", "netns", "del", stale], capture_output=True)
+
+
+def test_services_in_namespaces_and_client_through_vip():
+    """MariaDB replicates across the bridge, nginx answers in each node, the client writes
+    through the VIP and the sampler sees both read_only values."""
+    import cluster
+    work = tempfile.mkdtemp(prefix="hakit-e2e-lab-")
+    dbs = {}
+    try:
+        with Lab(nodes=("n1", "n2")) as lab:
+            dbs = cluster.start_databases(lab, ("n1", "n2"), work)
+            cluster.seed_primary(dbs["n1"])
+            cluster.replicate(dbs["n2"], dbs["n1"])
+            assert dbs["n2"].read_only() and not dbs["n1"].read_only()
+            for n in ("n1", "n2"):
+                cluster.Nginx(lab, n, work).start()
+                r = lab.run(n, ["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                "http://127.0.0.1/site1/"])
+                assert r.stdout == "200"
+            open(os.path.join(work, "ok-n1"), "w").close()
+            open(os.path.join(work, "ok-n2"), "w").close()
+            for n in ("n1", "n2"):
+                Keepalived(lab, n, CONF.format(flag=os.path.join(work, f"ok-{n}"), vip=VIP),
+                           work).start()
+            lab.wait_vip("n1", timeout=20)
+            sampler = cluster.ReadOnlySampler(dbs)
+            sampler.start()
+            writer = cluster.Writer(lab, work)
+            writer.wait_acks(20, timeout=30)
+            writer.stop()
+            sampler.stop()
+            acks, _ = writer.records()
+            assert {a[2] for a in acks} == {101}
+            ids = {int(r[0]) for r in dbs["n2"].sql("SELECT id FROM app.writes")}
+            deadline = time.monotonic() + 10
+            while not {a[0] for a in acks} <= ids and time.monotonic() < deadline:
+                time.sleep(0.1)
+                ids = {int(r[0]) for r in dbs["n2"].sql("SELECT id FROM app.writes")}
+            assert {a[0] for a in acks} <= ids  # replicated
+            assert len(sampler.samples) > 10
+            assert sampler.dual_writable_seconds() == 0.0
+            assert all(s["n1"] is True and s["n2"] is False for _, s in sampler.samples)
+            for db in dbs.values():
+                db.stop()
+    finally:
+        for db in dbs.values():
+            db.destroy()
+        shutil.rmtree(work, ignore_errors=True)
