@@ -1,0 +1,250 @@
+"""The monitoring pair (scenario 1) in the lab, with hakit or with the naive setup, and the
+failover measurement shared by the e2e test, the benchmark and scripts/demo.sh.
+
+    with MonitoringPair(mode="hakit") as pair:   # or mode="naive"
+        pair.start()
+        figures = pair.failover()                 # stop nginx on the master, measure
+
+Naive setup (what the issue compares against): a curl check every 1 s, fall 2, and
+notify_master "STOP SLAVE; SET GLOBAL read_only=0" / notify_backup "SET GLOBAL read_only=1"
+through the mariadb client; notify_fault not wired.
+"""
+import os
+import shutil
+import tempfile
+import time
+
+import cluster
+from fixtures.common import require
+from fixtures.keepalived import InstalledTools, Keepalived, render, sample
+from fixtures.netns import VIP, Lab
+
+NAIVE_CONF = """
+# The naive setup: curl check, SQL one-liners as hooks, notify_fault not wired.
+global_defs {{
+   enable_script_security
+   script_user root
+}}
+vrrp_script chk_curl {{
+   script "{curl} -sf -o /dev/null --max-time 2 http://127.0.0.1/site1/"
+   interval 1
+   timeout 3
+   fall 2
+   rise 1
+}}
+vrrp_instance VI_1 {{
+   state BACKUP
+   nopreempt
+   interface eth0
+   virtual_router_id 51
+@n1   priority 150
+@n2   priority 100
+   advert_int 1
+@n1   unicast_src_ip 192.0.2.11
+@n2   unicast_src_ip 192.0.2.12
+   unicast_peer {{
+@n1      192.0.2.12
+@n2      192.0.2.11
+   }}
+   virtual_ipaddress {{
+      192.0.2.100/24 dev eth0
+   }}
+   track_script {{
+      chk_curl
+   }}
+   notify_master "{mariadb} --no-defaults -uroot --socket={socket} -e 'STOP SLAVE; SET GLOBAL read_only=0'"
+   notify_backup "{mariadb} --no-defaults -uroot --socket={socket} -e 'SET GLOBAL read_only=1'"
+}}
+"""
+
+RSYNCD_CONF = """
+pid file = {dir}/rsyncd.pid
+log file = {dir}/rsyncd.log
+use chroot = no
+[archive_site1]
+   path = {dir}/archive_site1
+   read only = yes
+   uid = root
+   gid = root
+"""
+
+
+class Rsyncd:
+    """An rsync daemon in a node namespace serving archive_site1 (the collected data)."""
+
+    def __init__(self, lab, node, work):
+        self.lab, self.node = lab, node
+        self.dir = os.path.join(work, f"rsyncd-{node}")
+        self.data = os.path.join(self.dir, "archive_site1")
+        os.makedirs(self.data, exist_ok=True)
+        for i in range(3):
+            with open(os.path.join(self.data, f"arc_{node}_{i}.zip"), "w") as f:
+                f.write(f"collected on {node} #{i}\n")
+        self.conf = os.path.join(self.dir, "rsyncd.conf")
+        with open(self.conf, "w") as f:
+            f.write(RSYNCD_CONF.format(dir=self.dir))
+        self.proc = None
+
+    def start(self):
+        self.proc = self.lab.popen(self.node, [require("rsync"), "--daemon", "--no-detach",
+                                               f"--config={self.conf}", "--port=873"],
+                                   log=os.path.join(self.dir, "rsyncd.out"), name="rsyncd")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if ":873" in self.lab.run(self.node, ["ss", "-Hltn", "sport = :873"]).stdout:
+                return self
+            time.sleep(0.05)
+        raise AssertionError(f"rsyncd on {self.node} did not listen")
+
+
+class MonitoringPair:
+    """Two nodes: MariaDB n1 -> n2 replication, nginx, rsyncd, keepalived; a client."""
+
+    NODES = ("n1", "n2")
+
+    def __init__(self, mode="hakit", log=print):
+        assert mode in ("hakit", "naive")
+        self.mode = mode
+        self.log = log
+        self.work = tempfile.mkdtemp(prefix="hakit-e2e-pair-")
+        os.chmod(self.work, 0o755)
+        self.lab = Lab(nodes=self.NODES)
+        self.tools = None
+        self.dbs, self.nginx, self.rsyncd, self.ka, self.files = {}, {}, {}, {}, {}
+        self.writer = self.sampler = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+    def close(self):
+        try:
+            if self.sampler:
+                self.sampler.stop()
+            for ka in self.ka.values():
+                ka.stop()
+            self.lab.close()
+        finally:
+            for db in self.dbs.values():
+                db.destroy()
+            if self.tools:
+                self.tools.close()
+            if not os.environ.get("HAKIT_E2E_KEEP"):
+                shutil.rmtree(self.work, ignore_errors=True)
+
+    # --- set-up -----------------------------------------------------------------------------
+    def hakit_config(self, node):
+        files = self.files[node]
+        peer = "192.0.2.11" if node == "n2" else "192.0.2.12"
+        subs = {"peer: {host: 192.0.2.12": f"peer: {{host: {peer}",
+                "/srv/site1/": os.path.join(self.work, f"site1-{node}") + "/"}
+        return files.write_config(cluster.example("monitoring-pair.yaml", files, subs))
+
+    def keepalived_conf(self, node):
+        if self.mode == "naive":
+            return NAIVE_CONF.format(curl=require("curl"), mariadb=require("mariadb"),
+                                     socket=self.dbs[node].socket)
+        return render(sample("monitoring-pair.conf"), self.tools.libexec, self.files[node].config)
+
+    def start(self):
+        self.lab.start()
+        self.log("lab: namespaces n1, n2 and a client on one bridge (192.0.2.0/24)")
+        if self.mode == "hakit":
+            self.tools = InstalledTools()
+        self.dbs = cluster.start_databases(self.lab, self.NODES, self.work)
+        cluster.seed_primary(self.dbs["n1"])
+        cluster.replicate(self.dbs["n2"], self.dbs["n1"])
+        self.log("mariadb: n1 primary (writable), n2 replica (read_only), GTID replication")
+        for n in self.NODES:
+            self.nginx[n] = cluster.Nginx(self.lab, n, self.work).start()
+            self.rsyncd[n] = Rsyncd(self.lab, n, self.work).start()
+            self.files[n] = cluster.NodeFiles(self.work, n)
+            os.makedirs(os.path.join(self.work, f"site1-{n}", ".rsync"), exist_ok=True)
+            if self.mode == "hakit":
+                self.hakit_config(n)
+        for n in self.NODES:
+            self.ka[n] = Keepalived(self.lab, n, self.keepalived_conf(n), self.work).start()
+        self.lab.wait_vip("n1", timeout=30)
+        self.ka["n2"].wait_log(r"Entering BACKUP STATE", timeout=20)
+        self.settle()
+        self.log(f"keepalived ({self.mode}): VIP {VIP} on n1, n2 BACKUP")
+        assert not self.dbs["n1"].read_only() and self.dbs["n2"].read_only()
+
+    def settle(self, timeout=20):
+        """Waits until the start-up notifications are done (hakit: journaled)."""
+        if self.mode != "hakit":
+            time.sleep(1.0)
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.journal("n1", "MASTER") and self.journal("n2", "BACKUP"):
+                return
+            time.sleep(0.1)
+        raise AssertionError("start-up notifications not journaled: n1 "
+                             f"{self.files['n1'].journal()} n2 {self.files['n2'].journal()}")
+
+    def journal(self, node, state=None):
+        entries = self.files[node].journal()
+        if state:
+            entries = [e for e in entries if str(e.get("state", e.get("event", ""))).upper()
+                       == state or str(e.get("to", "")).upper() == state]
+        return entries
+
+    # --- the failover -----------------------------------------------------------------------
+    def failover(self, observe=4.0):
+        """Stops nginx on n1 while the client writes through the VIP; returns the figures."""
+        self.sampler = cluster.ReadOnlySampler(self.dbs, period=0.01)
+        self.sampler.start()
+        self.writer = cluster.Writer(self.lab, self.work, period=0.02)
+        self.writer.wait_acks(50, timeout=30)
+        t0 = time.time()
+        self.nginx["n1"].stop()
+        self.log("failure: nginx stopped on n1 (the master); the client keeps writing")
+        deadline = time.monotonic() + 60
+        t_vip = None
+        while time.monotonic() < deadline:
+            if self.lab.has_vip("n2"):
+                t_vip = time.time()
+                break
+            time.sleep(0.01)
+        assert t_vip, f"VIP never reached n2:\n{self.ka['n1'].log()[-2000:]}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            acks, _ = self.writer.records()
+            if any(a[2] == 102 and a[1] >= t0 for a in acks):
+                break
+            time.sleep(0.05)
+        time.sleep(observe)
+        self.writer.stop()
+        self.sampler.stop()
+        acks, errors = self.writer.records()
+        present = {int(r[0]) for r in self.dbs["n2"].sql("SELECT id FROM app.writes")}
+        figures = cluster.failover_figures(acks, t0, 102, present, t_vip)
+        figures["dual_writable_s"] = round(self.sampler.dual_writable_seconds(), 3)
+        last = self.sampler.writable_until("n1", t0)
+        figures["old_master_writable_s"] = round(last - t0, 3) if last else 0.0
+        figures["old_master_read_only_at_end"] = self.dbs["n1"].read_only()
+        figures["new_master_writable"] = not self.dbs["n2"].read_only()
+        figures["observed_s"] = round(time.time() - t0, 3)
+        figures["write_errors"] = len([e for e in errors if e[1] >= t0])
+        return figures
+
+
+def describe(figures):
+    """Readable lines for the demo and the bench."""
+    f = figures
+    return [
+        f"VIP moved to n2 in {f['time_to_vip_s']:.2f} s",
+        f"writes accepted by n2 (promoted) {f['time_to_writable_s']:.2f} s after the failure"
+        if f["time_to_writable_s"] is not None else "n2 never accepted a write",
+        f"rows acknowledged {f['rows_acknowledged']}, present on n2 {f['rows_present']}, "
+        f"lost {f['rows_lost']}",
+        f"both databases writable for {f['dual_writable_s'] * 1000:.0f} ms "
+        f"(read_only sampled every 10 ms on both)",
+        f"old master n1 writable until {f['old_master_writable_s']:.2f} s after the failure"
+        + (" (and still writable at the end)" if not f["old_master_read_only_at_end"] else
+           ", then read_only"),
+    ]
