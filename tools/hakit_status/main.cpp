@@ -16,8 +16,9 @@ int main(int argc, char** argv) {
   status::Options opts;
   auto app = cli::make_app(
       "hakit-status",
-      "Shows per instance the recorded role and whether the VIP is here, the failover flag, the "
-      "last run of each sync job and the last journal entries. Reads only.",
+      "Operator view of this node's hakit state. Shows per instance the recorded role and whether "
+      "the VIP is here, the failover flag, the last run of each sync job and the last journal "
+      "entries. Reads only (--write-metrics aside).",
       "  hakit-status                      tables for a terminal\n"
       "  hakit-status -n 50 --instance VI_1\n"
       "  hakit-status --json | jq .failover_flag\n"

@@ -129,6 +129,14 @@ bool write_status_metrics(const config::Config& cfg, const Report& r, std::strin
     m.push_back({"hakit_status_vip_present", "1 when the instance's VIP is on a local interface",
                  "gauge", {{"instance", s.name}}, *s.vip_present ? 1.0 : 0.0});
   }
+  // sitesync writes each run's figures; the last *successful* run is only in the journal.
+  for (const auto& s : r.syncs) {
+    auto t = parse_time(s.last_success);
+    if (!t) continue;
+    m.push_back({"hakit_status_sync_last_success_timestamp_seconds",
+                 "When the newest successful run of the sync job in the journal ended", "gauge",
+                 {{"job", s.job}}, static_cast<double>(*t)});
+  }
   m.push_back({"hakit_status_warnings", "Inconsistencies hakit-status found (role vs VIP)",
                "gauge", {}, static_cast<double>(r.warnings.size())});
   m.push_back({"hakit_status_last_run_timestamp_seconds",

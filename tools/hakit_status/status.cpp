@@ -145,28 +145,44 @@ std::string join_nonempty(const std::vector<std::string>& parts) {
 std::string describe_entry(const Json& e) {
   if (!e.is_object()) return e.dump();
   std::string outcome = first_string(e, {"outcome", "result", "status"});
-  std::string error = first_string(e, {"error", "message", "reason"});
-  std::string kind = entry_kind(e);
+  std::string detail = first_string(e, {"error", "message", "reason"});
+  std::string kind = first_string(e, {"kind", "type"});
   std::string text;
-  if (kind == "sync") {
+  if (kind == "failover-flag") {
+    // notify_* --clear-failover-flag: who cleared it and the reason they gave.
+    text = join_nonempty({"failover flag", first_string(e, {"action"}), first_string(e, {"tool"})});
+    detail = first_string(e, {"reason", "message"});
+    if (!detail.empty()) text += ": " + detail;
+    return text;
+  }
+  if (entry_kind(e) == "sync") {
     std::string files = number_field(e, {"files", "files_transferred"});
     text = join_nonempty({"sync", first_string(e, {"job"}), outcome,
                           files.empty() ? "" : files + " files", bytes_field(e),
                           duration_field(e)});
-  } else if (kind == "notify") {
+  } else if (entry_kind(e) == "notify") {
     std::string from = first_string(e, {"from", "from_role", "previous"});
-    std::string to = first_string(e, {"to", "to_role", "role", "state"});
-    std::string move = from.empty() && to.empty() ? "" : (from.empty() ? "?" : from) + "->" + to;
+    std::string to = first_string(e, {"to", "to_role", "role"});
+    std::string move = to.empty() ? "" : (from.empty() ? "?" : from) + "->" + to;
+    // keepalived's event: a string, or {type, state, priority} from the notify tools.
+    std::string event = first_string(e, {"event"});
+    auto ev = e.find("event");
+    if (ev != e.end() && ev->is_object()) event = first_string(*ev, {"state"});
+    std::string decision = first_string(e, {"decision"});
+    if (decision == "ran") decision.clear();
     std::string actions;
     auto it = e.find("actions");
     if (it != e.end() && it->is_array()) actions = fmt::format("{} actions", it->size());
-    text = join_nonempty({first_string(e, {"tool"}), first_string(e, {"instance"}), move,
-                          first_string(e, {"event", "kind"}), outcome, actions, duration_field(e)});
+    text = join_nonempty({first_string(e, {"tool"}), first_string(e, {"instance"}), move, event,
+                          decision, outcome, actions, duration_field(e)});
+    // A skipped event says why only in its message.
+    if (!decision.empty() && outcome.empty() && !detail.empty()) outcome = decision;
   } else {
     text = join_nonempty({first_string(e, {"tool", "kind", "type", "event"}), outcome});
     if (text.empty()) text = e.dump(-1, ' ', false, Json::error_handler_t::replace);
   }
-  if (!error.empty() && error != outcome) text += ": " + error;
+  std::string o = lower(outcome);
+  if (!detail.empty() && detail != outcome && o != "ok" && o != "success") text += ": " + detail;
   return text;
 }
 
