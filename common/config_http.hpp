@@ -1,5 +1,7 @@
 #pragma once
-// checks: entries of `type: http` (check_http_200).
+// checks: entries of `type: http` (check_http_200). Every key here is also a command-line
+// option of check_http_200; the command line overrides the entry.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,13 +14,51 @@ namespace hakit::config {
 /// One `checks:` entry with `type: http`.
 struct HttpCheckConfig {
   std::string url;
-  std::vector<std::string> expect{"200"};  ///< codes or ranges ("200-299")
-  Millis timeout{1500};
-  std::optional<Millis> connect_timeout;
-  // Owned by check_http_200: add the remaining options here and in parse_http_check().
+  std::vector<std::string> expect{"200"};  ///< codes, ranges ("200-299") or classes ("2xx")
+  Millis timeout{1500};                    ///< whole request, hard
+  std::optional<Millis> connect_timeout;   ///< DNS + TCP + TLS handshake
+  std::string method = "GET";              ///< GET or HEAD
+  std::string body_string;                 ///< the body must contain this
+  std::string body_regex;                  ///< the body must match this (POSIX extended)
+  bool invert_match = false;               ///< body_string/body_regex must NOT match
+  std::string host_header;                 ///< Host: header (virtual host on plain http)
+  std::vector<std::string> resolve;        ///< "host:port:addr", as curl --resolve
+  std::string connect_host;                ///< connect here instead of the URL's host
+  int connect_port = 0;                    ///< connect to this port instead of the URL's
+  std::vector<std::string> headers;        ///< extra "Name: value" request headers
+  bool insecure = false;                   ///< skip TLS certificate verification
+  std::string ca_file;                     ///< PEM CA bundle instead of the system store
+  std::string client_cert;                 ///< PEM client certificate
+  std::string client_key;                  ///< PEM key of the client certificate
+  std::string sni;                         ///< TLS server name (and Host); connect to the URL's host
+  std::optional<int> cert_warning_days;    ///< WARNING when the certificate expires sooner
+  std::optional<int> cert_critical_days;   ///< CRITICAL when the certificate expires sooner
+  int follow_redirects = 0;                ///< 0: a redirect is the answer; N: follow up to N
+  std::optional<Millis> warning;           ///< response time for WARNING
+  std::optional<Millis> critical;          ///< response time for CRITICAL
+  std::uint64_t max_body = 1024 * 1024;    ///< stop reading the body after this many bytes
+  std::string auth_file;                   ///< secret file "user:password" for basic auth
+  std::string user_agent;                  ///< "" = check_http_200/VERSION
+  std::string ip_version = "any";          ///< any, 4 or 6
+  std::string proxy;                       ///< "" = none (the *_proxy variables are ignored)
+  bool warning_fails = false;              ///< WARNING exits 1 (Nagios); default 0 (keepalived)
 };
 
 /// Parses one http check entry; `entry` is the check's mapping.
 void parse_http_check(MapReader& entry, HttpCheckConfig* out);
+
+/// One accepted range of HTTP status codes.
+struct StatusRange {
+  int low = 0;
+  int high = 0;
+};
+
+/// Parses expected statuses: "200", "200,204", "200-299", "2xx" (items may also come as
+/// separate list entries). False with *err naming the bad item.
+bool parse_status_ranges(const std::vector<std::string>& items, std::vector<StatusRange>* out,
+                         std::string* err);
+
+/// True when `regex` compiles as a POSIX extended regular expression; else *err says why.
+bool valid_body_regex(const std::string& regex, std::string* err);
 
 }  // namespace hakit::config

@@ -1,0 +1,1 @@
+add_tool(check_http_200 LIBS hakit_http)
