@@ -2,14 +2,62 @@
 
 namespace hakit::config {
 
+std::optional<std::uint64_t> parse_rate(std::string text, std::string* err) {
+  if (text.size() > 2 && text.compare(text.size() - 2, 2, "/s") == 0) text.resize(text.size() - 2);
+  auto v = parse_size(text, err);
+  if (v && *v == 0) {
+    *err = "a bandwidth must be more than 0 bytes per second";
+    return std::nullopt;
+  }
+  return v;
+}
+
 void parse_sync_job(MapReader& e, SyncJob* out) {
+  out->line = e.node().Mark().line + 1;
   out->sources = e.strings("source");
   if (out->sources.empty()) e.error("source", "missing");
+  for (const auto& s : out->sources)
+    if (s.empty() || s.front() == '-') e.error("source", "'" + s + "' is not a source");
   out->dest = e.string("dest", out->dest);
+  if (out->dest.empty()) {
+    e.error("dest", "missing");
+  } else if (out->dest.front() != '/') {
+    e.error("dest", "must be an absolute local path");
+  }
   out->delete_extraneous = e.boolean("delete", out->delete_extraneous);
-  out->max_delete = e.integer("max_delete", 0, 1'000'000'000);
+  if (auto v = e.integer("max_delete", 0, 1'000'000'000)) out->max_delete = *v;
+  if (auto v = e.number("min_source_fraction", 0.0, 1.0)) out->min_source_fraction = *v;
   out->when = e.choice("when", out->when, {"any", "master", "backup"});
+  out->instance = e.string("instance", out->instance);
+  if (out->when != "any" && out->instance.empty())
+    e.error("instance", "when: " + out->when + " needs the keepalived instance whose role it reads");
+  out->skip_on_failover_flag = e.boolean("skip_on_failover_flag", out->skip_on_failover_flag);
   out->after = e.strings("after");
+  out->after_timeout = e.duration("after_timeout", out->after_timeout, Millis(100), Millis(86400000));
+  out->after_if = e.choice("after_if", out->after_if, {"always", "changed"});
+  out->rounds = static_cast<int>(e.integer("rounds", out->rounds, 1, 1000));
+  out->interval = e.duration("interval", out->interval, Millis(0), Millis(86400000));
+  out->timeout = e.duration("timeout", out->timeout, Millis(1000), Millis(7 * 86400000LL));
+  out->io_timeout = e.duration("io_timeout", out->io_timeout, Millis(0), Millis(86400000));
+  out->contimeout = e.duration("contimeout", out->contimeout, Millis(0), Millis(3600000));
+  out->exclude = e.strings("exclude");
+  out->grep = e.strings("grep");
+  if (auto text = e.string("bwlimit")) {
+    std::string err;
+    if (auto v = parse_rate(*text, &err)) {
+      out->bwlimit = *v;
+    } else {
+      e.error("bwlimit", err);
+    }
+  }
+  out->partial_dir = e.string("partial_dir", out->partial_dir);
+  if (out->partial_dir.empty() || out->partial_dir.front() == '/' ||
+      out->partial_dir.find("..") != std::string::npos)
+    e.error("partial_dir", "must be a relative directory name inside dest");
+  out->delay_updates = e.boolean("delay_updates", out->delay_updates);
+  out->rsync = e.string("rsync", out->rsync);
+  out->rsh = e.string("rsh", out->rsh);
+  out->extra_args = e.strings("extra_args");
   e.finish();
 }
 

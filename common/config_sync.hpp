@@ -1,5 +1,6 @@
 #pragma once
-// sync: jobs (sitesync).
+// sync: jobs (sitesync). Every key has the default an operator of the getperf setup expects;
+// docs/sitesync.md lists them.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,15 +13,39 @@ namespace hakit::config {
 
 /// One named rsync pull job.
 struct SyncJob {
-  std::vector<std::string> sources;
-  std::string dest;
-  bool delete_extraneous = true;
-  std::optional<std::uint64_t> max_delete;
-  std::string when = "any";  ///< any | master | backup
-  std::vector<std::string> after;  ///< argv of the after-command
-  // Owned by sitesync: rounds, interval, timeouts, excludes, bwlimit, guards ...
+  std::vector<std::string> sources;  ///< rsync://host/module[/path], [user@]host:path or /local
+  std::string dest;                  ///< local directory (absolute) the sources are mirrored into
+  bool delete_extraneous = true;     ///< mirror: delete what the sources no longer hold
+  std::optional<std::uint64_t> max_delete;  ///< refuse a round that would delete more
+  /// Refuse to delete when the source holds fewer than this fraction of the destination's
+  /// entries (a half-mounted source); 0 disables. An empty source is always refused.
+  double min_source_fraction = 0.5;
+  std::string when = "any";          ///< any | master | backup: the role this node must have
+  std::string instance;              ///< keepalived instance whose role `when` reads
+  bool skip_on_failover_flag = true; ///< skip while the failover flag is set
+  std::vector<std::string> after;    ///< argv of the after-command (aggregation)
+  Millis after_timeout{600000};      ///< hard limit of the after-command
+  std::string after_if = "always";   ///< always | changed: run it only when files changed
+  int rounds = 1;                    ///< rounds per run (the getperf form defaults to 9)
+  Millis interval{30000};            ///< one round every interval
+  Millis timeout{3600000};           ///< hard limit of one rsync run (whole process group)
+  Millis io_timeout{120000};         ///< rsync --timeout: no data for this long aborts
+  Millis contimeout{15000};          ///< rsync --contimeout (rsync:// sources only)
+  std::vector<std::string> exclude;  ///< rsync --exclude patterns
+  std::vector<std::string> grep;     ///< keep only names containing one of these keywords
+  std::optional<std::uint64_t> bwlimit;  ///< bytes per second (rsync --bwlimit)
+  std::string partial_dir = ".rsync-partial";  ///< relative to dest; protected from delete
+  bool delay_updates = true;         ///< rename files into place only at the end of a run
+  std::string rsync = "rsync";       ///< the rsync binary
+  std::string rsh;                   ///< ssh command for host:path sources ("" = ssh, batch mode)
+  std::vector<std::string> extra_args;  ///< appended to rsync's argv as written
+  int line = 0;                      ///< where the job is defined, for messages
 };
 
+/// A bandwidth: a size per second ("10MB/s", "512k", "1G/s"; powers of 1024 as rsync uses).
+std::optional<std::uint64_t> parse_rate(std::string text, std::string* err);
+
+/// Reads one `sync:` entry; every problem goes to the reader's diagnostics.
 void parse_sync_job(MapReader& entry, SyncJob* out);
 
 }  // namespace hakit::config

@@ -1,0 +1,114 @@
+#include "sitesync/guards.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+#include "common/state.hpp"
+
+namespace hakit::sitesync {
+
+std::string SystemHostView::recorded_role(const std::string& instance) {
+  auto r = read_role(state_dir_, instance);
+  return r ? r->role : "";
+}
+
+bool SystemHostView::failover_flag(std::string* why) {
+  FailoverFlag f = read_failover_flag(state_dir_);
+  if (!f.set) return false;
+  *why = fmt::format("failover flag set{}{}{}", f.time.empty() ? "" : " at " + f.time,
+                     f.set_by.empty() ? "" : " by " + f.set_by,
+                     f.reason.empty() ? "" : " (" + f.reason + ")");
+  return true;
+}
+
+bool SystemHostView::has_address(const std::string& address) {
+  std::string want = address.substr(0, address.find('/'));
+  in6_addr a6{};
+  in_addr a4{};
+  bool v4 = inet_pton(AF_INET, want.c_str(), &a4) == 1;
+  bool v6 = !v4 && inet_pton(AF_INET6, want.c_str(), &a6) == 1;
+  if (!v4 && !v6) return false;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return false;
+  bool found = false;
+  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    if (v4 && i->ifa_addr->sa_family == AF_INET) {
+      found = std::memcmp(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, &a4,
+                          sizeof a4) == 0;
+    } else if (v6 && i->ifa_addr->sa_family == AF_INET6) {
+      found = std::memcmp(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, &a6,
+                          sizeof a6) == 0;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+std::string gate_skip_reason(const config::SyncJob& job, const config::Config& cfg,
+                             HostView& host) {
+  std::string why;
+  if (job.skip_on_failover_flag && host.failover_flag(&why)) return why;
+  if (job.when == "any") return "";
+  std::string role = host.recorded_role(job.instance);
+  std::string source = "recorded role";
+  if (role.empty()) {
+    // No notify event recorded yet (fresh node): the VIP says who is master.
+    auto it = cfg.instances.find(job.instance);
+    if (it == cfg.instances.end() || !it->second.vip)
+      return fmt::format("when: {}, but no role is recorded for instance {} and it has no vip "
+                         "to look at",
+                         job.when, job.instance);
+    role = host.has_address(it->second.vip->address) ? "master" : "backup";
+    source = fmt::format("vip {} {}", it->second.vip->address,
+                         role == "master" ? "is here" : "is not here");
+  }
+  if (role == job.when) return "";
+  return fmt::format("when: {}, but instance {} is {} ({})", job.when, job.instance, role, source);
+}
+
+DeleteVerdict check_deletions(const RsyncStats& probe, const config::SyncJob& job) {
+  DeleteVerdict v;
+  if (probe.deleted == 0) return v;
+  // "Number of files" counts the source's top directory too.
+  std::uint64_t source_entries = probe.entries > 0 ? probe.entries - 1 : 0;
+  std::uint64_t dest_entries = source_entries + probe.deleted;
+  if (!probe.found || probe.regular == 0) {
+    v.allowed = false;
+    v.reason = fmt::format("the source lists no files; refusing to delete {} entr{} from the "
+                           "destination (empty or unmounted source?)",
+                           probe.deleted, probe.deleted == 1 ? "y" : "ies");
+  } else if (job.max_delete && probe.deleted > *job.max_delete) {
+    v.allowed = false;
+    v.reason = fmt::format("would delete {} entries, more than max_delete {}", probe.deleted,
+                           *job.max_delete);
+  } else if (job.min_source_fraction > 0 &&
+             static_cast<double>(source_entries) <
+                 job.min_source_fraction * static_cast<double>(dest_entries)) {
+    v.allowed = false;
+    v.reason = fmt::format(
+        "the source holds {} entries, the destination {}: less than min_source_fraction {} "
+        "(half-mounted source?); refusing to delete {}",
+        source_entries, dest_entries, job.min_source_fraction, probe.deleted);
+  }
+  return v;
+}
+
+RoundSlot round_slot(int k, std::chrono::steady_clock::time_point start, Millis interval,
+                     std::chrono::steady_clock::time_point now) {
+  RoundSlot s;
+  s.at = start + interval * k;
+  if (k == 0 || interval.count() == 0) {
+    s.at = std::min(s.at, now);
+    return s;
+  }
+  Millis grace = std::max(Millis(1000), interval / 10);
+  s.late = now > s.at + grace;
+  return s;
+}
+
+}  // namespace hakit::sitesync

@@ -1,0 +1,502 @@
+#include "sitesync/sitesync.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "common/lock.hpp"
+#include "common/state.hpp"
+
+namespace hakit::sitesync {
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// A temp file that removes itself; rsync's client log and the after-command's lists.
+class TempFile {
+ public:
+  explicit TempFile(const std::string& stem) {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = fmt::format("{}/sitesync-{}.XXXXXX", tmp && *tmp ? tmp : "/tmp", stem);
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    int fd = mkstemp(buf.data());
+    if (fd >= 0) {
+      close(fd);
+      path_ = buf.data();
+    }
+  }
+  ~TempFile() {
+    if (!path_.empty()) unlink(path_.c_str());
+  }
+  TempFile(const TempFile&) = delete;
+  TempFile& operator=(const TempFile&) = delete;
+  const std::string& path() const { return path_; }
+  std::string read() const {
+    std::ifstream in(path_, std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+  bool write(const std::vector<std::string>& lines) const {
+    std::ofstream out(path_, std::ios::binary | std::ios::trunc);
+    for (const auto& l : lines) out << l << '\n';
+    return static_cast<bool>(out);
+  }
+
+ private:
+  std::string path_;
+};
+
+std::string first_error(const ProcessResult& p, const ChangeList& c) {
+  // rsync's own explanation is better than an exit code; it is on stderr or in the log.
+  std::istringstream in(p.err);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.rfind("rsync: ", 0) == 0 || line.rfind("@ERROR", 0) == 0) return line;
+  for (const auto& e : c.errors)
+    if (e.rfind("rsync: ", 0) == 0) return e;
+  return c.errors.empty() ? "" : c.errors.front();
+}
+
+std::string last_line(const std::string& text) {
+  auto end = text.find_last_not_of("\n ");
+  if (end == std::string::npos) return "";
+  auto start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+void append_unique(std::vector<std::string>* to, const std::vector<std::string>& from) {
+  for (const auto& f : from)
+    if (std::find(to->begin(), to->end(), f) == to->end()) to->push_back(f);
+}
+
+ExitCode worse(ExitCode a, ExitCode b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
+
+std::string plural(std::uint64_t n, const char* one, const char* many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+}  // namespace
+
+SteadyClock::time_point SystemClock::now() { return SteadyClock::now(); }
+
+void SystemClock::sleep_until(SteadyClock::time_point t) { std::this_thread::sleep_until(t); }
+
+std::string human_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.2f} {}", v, units[u]);
+}
+
+std::string Syncer::lock_path(const Target& t) const {
+  std::string dir = cfg_.run_dir + "/sitesync";
+  std::string err;
+  if (access(cfg_.run_dir.c_str(), W_OK) != 0 && !make_dirs(dir, 0755, &err)) {
+    // An operator's ad-hoc run as the site user cannot write /run/hakit: a private dir.
+    dir = fmt::format("/tmp/hakit-sitesync-{}", getuid());
+  }
+  return dir + "/" + t.lock_name + ".lock";
+}
+
+RoundResult Syncer::rsync_pass(const Target& t, Pass pass, bool* max_delete_hit) {
+  RoundResult r;
+  TempFile log("log");
+  PassOptions opt;
+  opt.log_file = log.path();
+  opt.progress = mode_.progress;
+  opt.probe_deletes = pass == Pass::kCopy && !mode_.progress;
+  ProcessSpec spec;
+  spec.argv = build_rsync_argv(t.job, pass, opt);
+  spec.timeout = t.job.timeout;
+  spec.capture = !mode_.progress;
+  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
+  ProcessResult p = runner_.run(spec);
+  ChangeList c = parse_log_file(log.read());
+  r.files = c.files;
+  r.bytes = c.bytes;
+  r.deleted = c.deleted.size();
+  r.new_files = std::move(c.new_files);
+  r.changed_files = std::move(c.changed_files);
+  if (!p.started) {
+    r.code = ExitCode::kFailed;
+    r.message = "cannot run rsync: " + p.spawn_error;
+  } else if (p.timed_out || p.signal != 0) {
+    r.code = ExitCode::kFailed;
+    r.message = fmt::format("rsync {} (timeout {})", p.describe(), format_duration(t.job.timeout));
+  } else if (p.exit_code == 0) {
+  } else if (p.exit_code == kRsyncVanished) {
+    r.warning = true;
+    r.message = "some source files vanished during the transfer (rsync exit 24)";
+  } else if (p.exit_code == kRsyncMaxDelete) {
+    *max_delete_hit = true;
+  } else {
+    r.code = ExitCode::kFailed;
+    std::string why = first_error(p, c);
+    r.message = describe_rsync_exit(p.exit_code) + (why.empty() ? "" : ": " + why);
+  }
+  return r;
+}
+
+RoundResult Syncer::delete_passes(const Target& t) {
+  RoundResult r;
+  // The probe: what would a mirror delete, and how much does the source hold?
+  ProcessSpec spec;
+  spec.argv = build_rsync_argv(t.job, Pass::kProbe, {});
+  spec.timeout = t.job.timeout;
+  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
+  ProcessResult p = runner_.run(spec);
+  if (!p.ok() && !(p.started && !p.timed_out && p.exit_code == kRsyncVanished)) {
+    r.code = ExitCode::kFailed;
+    r.message = "deletion probe: " + (p.started && !p.timed_out && p.signal == 0
+                                          ? describe_rsync_exit(p.exit_code) + ": " + first_error(p, {})
+                                          : p.describe());
+    return r;
+  }
+  RsyncStats stats = parse_stats(p.out);
+  if (stats.deleted == 0) return r;
+  DeleteVerdict v = check_deletions(stats, t.job);
+  if (!v.allowed) {
+    r.code = ExitCode::kRefused;
+    r.message = v.reason;
+    return r;
+  }
+  bool hit = false;
+  r = rsync_pass(t, Pass::kDelete, &hit);
+  if (hit) {
+    // The source changed between the probe and the mirror; rsync's own limit held.
+    r.code = ExitCode::kRefused;
+    r.message = fmt::format("rsync stopped deletions at max_delete {} (the source changed "
+                            "since the probe)",
+                            t.job.max_delete ? std::to_string(*t.job.max_delete) : "?");
+  }
+  return r;
+}
+
+bool Syncer::after_command(const Target& t, int k, const RoundResult& r, std::string* why) {
+  TempFile new_list("new"), changed_list("changed");
+  if (new_list.path().empty() || changed_list.path().empty() || !new_list.write(pending_new_) ||
+      !changed_list.write(pending_changed_)) {
+    *why = "cannot write the lists of new files for the after-command";
+    return false;
+  }
+  ProcessSpec spec;
+  spec.argv = t.job.after;
+  spec.cwd = t.job.dest;
+  spec.timeout = t.job.after_timeout;
+  spec.capture = !mode_.progress;
+  spec.env_extra = {
+      "HAKIT_SYNC_JOB=" + t.name,
+      "HAKIT_SYNC_DEST=" + t.job.dest,
+      fmt::format("HAKIT_SYNC_ROUND={}", k + 1),
+      "HAKIT_SYNC_NEW_FILES=" + new_list.path(),
+      "HAKIT_SYNC_CHANGED_FILES=" + changed_list.path(),
+      fmt::format("HAKIT_SYNC_NEW_COUNT={}", pending_new_.size()),
+      fmt::format("HAKIT_SYNC_CHANGED_COUNT={}", pending_changed_.size()),
+      fmt::format("HAKIT_SYNC_DELETED_COUNT={}", r.deleted),
+  };
+  spdlog::debug("{}: after-command: {}", t.name, format_argv(spec.argv));
+  ProcessResult p = runner_.run(spec);
+  if (!p.out.empty()) spdlog::debug("{}: after-command output: {}", t.name, last_line(p.out));
+  if (p.ok()) {
+    spdlog::info("{}: after-command done in {} ({} new, {} changed)", t.name,
+                 format_duration(p.elapsed), pending_new_.size(), pending_changed_.size());
+    return true;
+  }
+  std::string err = last_line(p.err);
+  *why = fmt::format("after-command {} {}{}", format_argv(t.job.after), p.describe(),
+                     err.empty() ? "" : ": " + err);
+  return false;
+}
+
+RoundResult Syncer::round(const Target& t, int k) {
+  const bool del = t.job.delete_extraneous;
+  // Under cron the copy pass also counts pending deletions (exit 25) at no extra cost. On a
+  // terminal rsync's stderr is the operator's, so a separate probe decides instead.
+  bool deletions_due = false;
+  RoundResult r = rsync_pass(t, Pass::kCopy, &deletions_due);
+  if (r.code == ExitCode::kSuccess && del && (mode_.progress || deletions_due)) {
+    RoundResult d = delete_passes(t);
+    r.files += d.files;
+    r.bytes += d.bytes;
+    r.deleted += d.deleted;
+    append_unique(&r.new_files, d.new_files);
+    append_unique(&r.changed_files, d.changed_files);
+    r.warning |= d.warning;
+    if (d.code != ExitCode::kSuccess) {
+      r.code = d.code;
+      r.message = d.message;
+    }
+  }
+  // Files that arrived wait for an after-command that succeeds, even across failed rounds.
+  append_unique(&pending_new_, r.new_files);
+  append_unique(&pending_changed_, r.changed_files);
+  if (r.code == ExitCode::kFailed || t.job.after.empty()) return r;
+  if (t.job.after_if == "changed" && pending_changed_.empty() && r.deleted == 0) return r;
+  // A refused round still copied its new files: aggregation gets them.
+  std::string why;
+  if (after_command(t, k, r, &why)) {
+    pending_new_.clear();
+    pending_changed_.clear();
+  } else {
+    if (r.code == ExitCode::kSuccess) r.code = ExitCode::kFailed;
+    r.message = r.message.empty() ? why : r.message + "; " + why;
+  }
+  return r;
+}
+
+TargetResult Syncer::estimate(const Target& t) {
+  TargetResult res;
+  res.name = t.name;
+  res.outcome = "estimate";
+  ProcessSpec spec;
+  spec.argv = build_rsync_argv(t.job, Pass::kEstimate, {});
+  spec.timeout = t.job.timeout;
+  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
+  ProcessResult p = runner_.run(spec);
+  if (!p.ok() && !(p.started && !p.timed_out && p.exit_code == kRsyncVanished)) {
+    res.code = ExitCode::kFailed;
+    res.outcome = "failed";
+    res.message = p.started && !p.timed_out && p.signal == 0
+                      ? describe_rsync_exit(p.exit_code) + ": " + first_error(p, {})
+                      : p.describe();
+    spdlog::error("{}: estimate failed: {}", t.name, res.message);
+    return res;
+  }
+  RsyncStats s = parse_stats(p.out);
+  res.files = s.transferred;
+  res.bytes = s.transferred_size;
+  res.deleted = s.deleted;
+  std::printf("%s: %llu files to transfer, %llu bytes (%s); source %llu entries, %llu bytes; "
+              "%llu to delete\n",
+              t.name.c_str(), static_cast<unsigned long long>(s.transferred),
+              static_cast<unsigned long long>(s.transferred_size),
+              human_bytes(s.transferred_size).c_str(), static_cast<unsigned long long>(s.entries),
+              static_cast<unsigned long long>(s.total_size),
+              static_cast<unsigned long long>(s.deleted));
+  auto bw = mode_.bandwidth ? mode_.bandwidth : t.job.bwlimit;
+  if (bw) {
+    auto ms = static_cast<long long>(static_cast<double>(s.transferred_size) * 1000.0 /
+                                     static_cast<double>(*bw));
+    std::printf("%s: at %s/s: %s\n", t.name.c_str(), human_bytes(*bw).c_str(),
+                format_duration(Millis(ms)).c_str());
+  } else {
+    std::printf("%s: give --bandwidth RATE (or bwlimit) for the time it takes\n", t.name.c_str());
+  }
+  DeleteVerdict v = t.job.delete_extraneous ? check_deletions(s, t.job) : DeleteVerdict{};
+  if (!v.allowed) std::printf("%s: deletions would be refused: %s\n", t.name.c_str(), v.reason.c_str());
+  std::fflush(stdout);
+  return res;
+}
+
+TargetResult Syncer::dry_run(const Target& t) {
+  TargetResult res;
+  res.name = t.name;
+  res.outcome = "dry-run";
+  ProcessSpec spec;
+  spec.argv = build_rsync_argv(t.job, Pass::kDryRun, {});
+  spec.timeout = t.job.timeout;
+  spec.capture_limit = 64 * 1024 * 1024;
+  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
+  ProcessResult p = runner_.run(spec);
+  if (!p.ok() && !(p.started && !p.timed_out && p.exit_code == kRsyncVanished)) {
+    res.code = ExitCode::kFailed;
+    res.outcome = "failed";
+    res.message = p.started && !p.timed_out && p.signal == 0
+                      ? describe_rsync_exit(p.exit_code) + ": " + first_error(p, {})
+                      : p.describe();
+    spdlog::error("{}: dry run failed: {}", t.name, res.message);
+    return res;
+  }
+  ChangeList c = parse_log_file(p.out);
+  RsyncStats s = parse_stats(p.out);
+  if (mode_.verbosity > 0) {
+    for (const auto& f : c.changed_files)
+      std::printf("  %s %s\n", std::find(c.new_files.begin(), c.new_files.end(), f) != c.new_files.end()
+                                   ? "new   " : "update", f.c_str());
+    for (const auto& f : c.deleted) std::printf("  delete %s\n", f.c_str());
+  }
+  std::printf("%s: dry run: would transfer %s (%s), delete %s\n", t.name.c_str(),
+              plural(c.files, "file", "files").c_str(), human_bytes(c.bytes).c_str(),
+              plural(c.deleted.size(), "entry", "entries").c_str());
+  DeleteVerdict v = t.job.delete_extraneous ? check_deletions(s, t.job) : DeleteVerdict{};
+  if (!v.allowed) {
+    std::printf("%s: deletions would be refused: %s\n", t.name.c_str(), v.reason.c_str());
+    res.code = ExitCode::kRefused;
+    res.message = v.reason;
+  }
+  std::fflush(stdout);
+  res.files = c.files;
+  res.bytes = c.bytes;
+  res.deleted = c.deleted.size();
+  return res;
+}
+
+TargetResult Syncer::run(const Target& t) {
+  TargetResult res;
+  res.name = t.name;
+  std::string why = gate_skip_reason(t.job, cfg_, host_);
+  if (!why.empty()) {
+    spdlog::info("{}: skipped: {}", t.name, why);
+    res.outcome = "skipped";
+    res.message = why;
+    return res;
+  }
+  if (mode_.estimate) return estimate(t);
+  if (mode_.dry_run) return dry_run(t);
+
+  std::string err;
+  pid_t holder = 0;
+  std::string lock_file = lock_path(t);
+  auto lock = FileLock::try_acquire(lock_file, &holder, &err);
+  if (!lock) {
+    if (err.empty()) {
+      // cron must not pile up runs: the one running is doing the work.
+      spdlog::info("{}: already running (pid {}); this run exits", t.name, holder);
+      res.outcome = "busy";
+    } else {
+      spdlog::error("{}: {}", t.name, err);
+      res.code = ExitCode::kFailed;
+      res.outcome = "failed";
+      res.message = err;
+    }
+    return res;
+  }
+  if (!make_dirs(t.job.dest, 0755, &err)) {
+    res.code = ExitCode::kFailed;
+    res.outcome = "failed";
+    res.message = err;
+    report(t, res);
+    return res;
+  }
+  pending_new_.clear();
+  pending_changed_.clear();
+  auto start = clock_.now();
+  const int n = t.job.rounds;
+  for (int k = 0; k < n; ++k) {
+    RoundSlot slot = round_slot(k, start, t.job.interval, clock_.now());
+    if (slot.late) {
+      auto late = std::chrono::duration_cast<Millis>(clock_.now() - slot.at);
+      spdlog::warn("{}: round {}/{} skipped: it would start {} late (the previous round ran long)",
+                   t.name, k + 1, n, format_duration(late));
+      ++res.rounds_skipped;
+      continue;
+    }
+    clock_.sleep_until(slot.at);
+    auto round_start = clock_.now();
+    RoundResult r = round(t, k);
+    ++res.rounds_run;
+    res.files += r.files;
+    res.bytes += r.bytes;
+    res.deleted += r.deleted;
+    auto took = std::chrono::duration_cast<Millis>(clock_.now() - round_start);
+    if (r.code != ExitCode::kSuccess) {
+      ++res.rounds_failed;
+      res.code = worse(res.code, r.code);
+      res.message = r.message;
+      spdlog::error("{}: round {}/{} {}: {}", t.name, k + 1, n,
+                    r.code == ExitCode::kRefused ? "refused" : "failed", r.message);
+      if (r.code == ExitCode::kRefused) {
+        // Every later round would meet the same source: stop here and let an operator look.
+        break;
+      }
+    } else {
+      if (r.warning) {
+        spdlog::warn("{}: round {}/{}: {}", t.name, k + 1, n, r.message);
+        if (res.outcome.empty()) res.outcome = "warning";
+      }
+      spdlog::log(n > 1 ? spdlog::level::debug : spdlog::level::info,
+                  "{}: round {}/{}: {}, {}, {} deleted in {}", t.name, k + 1, n,
+                  plural(r.files, "file", "files"), human_bytes(r.bytes), r.deleted,
+                  format_duration(took));
+    }
+  }
+  res.elapsed = std::chrono::duration_cast<Millis>(clock_.now() - start);
+  if (res.code == ExitCode::kFailed) res.outcome = "failed";
+  if (res.code == ExitCode::kRefused) res.outcome = "refused";
+  if (res.outcome.empty()) res.outcome = "ok";
+  report(t, res);
+  return res;
+}
+
+void Syncer::report(const Target& t, const TargetResult& r) {
+  std::string summary = fmt::format(
+      "{}: {}: {} round{} run ({} skipped, {} failed), {}, {}, {} deleted in {}", t.name,
+      r.outcome, r.rounds_run, r.rounds_run == 1 ? "" : "s", r.rounds_skipped, r.rounds_failed,
+      plural(r.files, "file", "files"), human_bytes(r.bytes), r.deleted,
+      format_duration(r.elapsed));
+  if (r.code == ExitCode::kSuccess) {
+    spdlog::info("{}", summary);
+  } else {
+    spdlog::error("{}: {}", summary, r.message);
+  }
+  // Ad-hoc runs without a config usually cannot write /var/lib/hakit: that is not news.
+  auto level = cfg_.path.empty() ? spdlog::level::debug : spdlog::level::warn;
+  Json entry{{"tool", "sitesync"},
+             {"event", "sync"},
+             {"job", t.name},
+             {"dest", t.job.dest},
+             {"sources", t.job.sources},
+             {"result", r.outcome},
+             {"exit", static_cast<int>(r.code)},
+             {"rounds", t.job.rounds},
+             {"rounds_run", r.rounds_run},
+             {"rounds_skipped", r.rounds_skipped},
+             {"rounds_failed", r.rounds_failed},
+             {"files", r.files},
+             {"bytes", r.bytes},
+             {"deleted", r.deleted},
+             {"seconds", seconds(r.elapsed)}};
+  if (!r.message.empty()) entry["message"] = r.message;
+  std::string err;
+  if (!Journal(cfg_.state_dir + "/journal.jsonl").append(entry, &err))
+    spdlog::log(level, "{}: journal: {}", t.name, err);
+
+  std::vector<std::pair<std::string, std::string>> job{{"job", t.name}};
+  auto now_s = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::seconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count());
+  std::vector<Metric> m{
+      {"hakit_sitesync_last_run_timestamp_seconds", "When the last run of the job ended",
+       "gauge", job, now_s},
+      {"hakit_sitesync_exit_code", "Exit code of the last run (0 ok, 1 failed, 2 refused)",
+       "gauge", job, static_cast<double>(r.code)},
+      {"hakit_sitesync_rounds", "Rounds of the last run", "gauge",
+       {{"job", t.name}, {"state", "run"}}, static_cast<double>(r.rounds_run)},
+      {"hakit_sitesync_rounds", "Rounds of the last run", "gauge",
+       {{"job", t.name}, {"state", "skipped"}}, static_cast<double>(r.rounds_skipped)},
+      {"hakit_sitesync_rounds", "Rounds of the last run", "gauge",
+       {{"job", t.name}, {"state", "failed"}}, static_cast<double>(r.rounds_failed)},
+      {"hakit_sitesync_files_transferred", "Regular files transferred by the last run", "gauge",
+       job, static_cast<double>(r.files)},
+      {"hakit_sitesync_bytes_transferred", "Size of the files transferred by the last run",
+       "gauge", job, static_cast<double>(r.bytes)},
+      {"hakit_sitesync_entries_deleted", "Entries deleted by the last run", "gauge", job,
+       static_cast<double>(r.deleted)},
+      {"hakit_sitesync_duration_seconds", "Duration of the last run", "gauge", job,
+       seconds(r.elapsed)},
+  };
+  if (!write_metrics(cfg_.metrics_path() + "/sitesync." + t.lock_name + ".prom", m, &err))
+    spdlog::log(level, "{}: metrics: {}", t.name, err);
+}
+
+ExitCode Syncer::run_all(const std::vector<Target>& targets) {
+  ExitCode code = ExitCode::kSuccess;
+  for (const auto& t : targets) code = worse(code, run(t).code);
+  return code;
+}
+
+}  // namespace hakit::sitesync
