@@ -1,0 +1,315 @@
+// sitesync's run with a fake ProcessRunner, host and clock: which passes run in which order,
+// what the guards stop, what the after-command is told, and the exit codes.
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <deque>
+#include <fstream>
+#include <functional>
+
+#include "common/lock.hpp"
+#include "common/state.hpp"
+#include "sitesync/sitesync.hpp"
+
+using namespace hakit;
+using namespace hakit::sitesync;
+
+namespace {
+
+std::string arg_value(const ProcessSpec& s, const std::string& prefix) {
+  for (const auto& a : s.argv)
+    if (a.rfind(prefix, 0) == 0) return a.substr(prefix.size());
+  return "";
+}
+
+bool has(const ProcessSpec& s, const std::string& a) {
+  return std::find(s.argv.begin(), s.argv.end(), a) != s.argv.end();
+}
+
+// Each scripted step sees the spec and returns the result; it may write rsync's log file.
+class FakeRunner : public ProcessRunner {
+ public:
+  std::deque<std::function<ProcessResult(const ProcessSpec&)>> steps;
+  std::vector<ProcessSpec> calls;
+  ProcessResult run(const ProcessSpec& spec) override {
+    calls.push_back(spec);
+    REQUIRE_FALSE(steps.empty());
+    auto f = steps.front();
+    steps.pop_front();
+    return f(spec);
+  }
+};
+
+ProcessResult exited(int code, std::string out = "") {
+  ProcessResult r;
+  r.started = true;
+  r.exit_code = code;
+  r.out = std::move(out);
+  return r;
+}
+
+// An rsync pass that writes `log` lines into its --log-file and exits with `code`.
+std::function<ProcessResult(const ProcessSpec&)> rsync_step(int code, std::string log = "") {
+  return [code, log](const ProcessSpec& s) {
+    std::string path = arg_value(s, "--log-file=");
+    if (!path.empty()) std::ofstream(path) << log;
+    return exited(code);
+  };
+}
+
+std::function<ProcessResult(const ProcessSpec&)> probe_step(std::uint64_t entries, std::uint64_t reg,
+                                                            std::uint64_t deleted) {
+  return [=](const ProcessSpec&) {
+    return exited(0, fmt::format("Number of files: {} (reg: {}, dir: 1)\nNumber of deleted files: "
+                                 "{}\n",
+                                 entries, reg, deleted));
+  };
+}
+
+class FakeHost : public HostView {
+ public:
+  bool flag = false;
+  std::string recorded_role(const std::string&) override { return "backup"; }
+  bool failover_flag(std::string* why) override {
+    if (flag) *why = "failover flag set";
+    return flag;
+  }
+  bool has_address(const std::string&) override { return false; }
+};
+
+class FakeClock : public Clock {
+ public:
+  std::chrono::steady_clock::time_point t = std::chrono::steady_clock::time_point{} + std::chrono::hours(1);
+  Millis per_call{0};  ///< each now() advances by this (rounds that take time)
+  std::vector<std::chrono::steady_clock::time_point> slept;
+  std::chrono::steady_clock::time_point now() override {
+    t += per_call;
+    return t;
+  }
+  void sleep_until(std::chrono::steady_clock::time_point u) override {
+    slept.push_back(u);
+    if (u > t) t = u;
+  }
+};
+
+struct Fixture {
+  std::string dir;
+  config::Config cfg;
+  FakeRunner runner;
+  FakeHost host;
+  FakeClock clock;
+  Target target;
+
+  Fixture() {
+    char tmpl[] = "/tmp/hakit-unit-sitesync-XXXXXX";
+    dir = mkdtemp(tmpl);
+    cfg.state_dir = dir + "/state";
+    cfg.run_dir = dir + "/run";
+    cfg.path = "test";
+    target.name = "site1";
+    target.lock_name = "job.site1";
+    target.job.sources = {"rsync://127.0.0.1/archive_site1"};
+    target.job.dest = dir + "/dest";
+  }
+  ~Fixture() {
+    std::vector<std::string> argv{"rm", "-rf", dir};
+    run_process({argv});
+  }
+  TargetResult run(RunMode mode = {}) {
+    Syncer s(cfg, runner, host, clock, mode);
+    return s.run(target);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("sitesync run: a clean round is one rsync pass, journaled and measured") {
+  Fixture f;
+  f.runner.steps.push_back(rsync_step(0, ">f+++++++++ 10 arc_1.zip\n>f.st...... 5 b\n"));
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kSuccess);
+  CHECK(r.outcome == "ok");
+  CHECK(r.files == 2);
+  CHECK(r.bytes == 15);
+  REQUIRE(f.runner.calls.size() == 1);
+  CHECK(has(f.runner.calls[0], "--max-delete=0"));
+  CHECK(f.runner.calls[0].capture);
+  auto j = Journal(f.cfg.state_dir + "/journal.jsonl").tail(1);
+  REQUIRE(j.size() == 1);
+  CHECK(j[0]["tool"] == "sitesync");
+  CHECK(j[0]["job"] == "site1");
+  CHECK(j[0]["result"] == "ok");
+  CHECK(j[0]["files"] == 2);
+  std::ifstream m(f.cfg.metrics_path() + "/sitesync.job.site1.prom");
+  std::string text((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
+  CHECK(text.find("hakit_sitesync_bytes_transferred{job=\"site1\"} 15") != std::string::npos);
+}
+
+TEST_CASE("sitesync run: pending deletions → probe → guard → delete pass") {
+  Fixture f;
+  f.target.job.max_delete = 10;
+  f.runner.steps.push_back(rsync_step(25));
+  f.runner.steps.push_back(probe_step(101, 100, 3));
+  f.runner.steps.push_back(rsync_step(0, "*deleting   0 old1\n*deleting   0 old2\n*deleting   0 d/\n"));
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kSuccess);
+  CHECK(r.deleted == 3);
+  REQUIRE(f.runner.calls.size() == 3);
+  CHECK(has(f.runner.calls[1], "--dry-run"));
+  CHECK(has(f.runner.calls[2], "--delete-delay"));
+  CHECK(has(f.runner.calls[2], "--max-delete=10"));
+}
+
+TEST_CASE("sitesync run: max_delete exceeded and empty source are refused before any delete") {
+  Fixture f;
+  f.target.job.max_delete = 2;
+  f.target.job.rounds = 3;
+  f.runner.steps.push_back(rsync_step(25));
+  f.runner.steps.push_back(probe_step(101, 100, 3));
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kRefused);
+  CHECK(r.outcome == "refused");
+  CHECK(r.message.find("max_delete 2") != std::string::npos);
+  // No delete pass, and no more rounds against the same source.
+  CHECK(f.runner.calls.size() == 2);
+  CHECK(r.rounds_run == 1);
+
+  Fixture e;
+  e.runner.steps.push_back(rsync_step(25));
+  e.runner.steps.push_back(probe_step(1, 0, 40));
+  auto r2 = e.run();
+  CHECK(r2.code == ExitCode::kRefused);
+  CHECK(r2.message.find("source lists no files") != std::string::npos);
+  CHECK(e.runner.calls.size() == 2);
+}
+
+TEST_CASE("sitesync run: unreachable source fails, vanished files only warn") {
+  Fixture f;
+  f.runner.steps.push_back([](const ProcessSpec&) {
+    auto r = exited(10);
+    r.err = "rsync: [Receiver] failed to connect to 127.0.0.1 (127.0.0.1): Connection refused (111)\n";
+    return r;
+  });
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kFailed);
+  CHECK(r.message.find("rsync exit 10") != std::string::npos);
+  CHECK(r.message.find("Connection refused") != std::string::npos);
+  CHECK(f.runner.calls.size() == 1);
+
+  Fixture v;
+  v.runner.steps.push_back(rsync_step(24, ">f+++++++++ 1 a\n"));
+  auto w = v.run();
+  CHECK(w.code == ExitCode::kSuccess);
+  CHECK(w.outcome == "warning");
+}
+
+TEST_CASE("sitesync run: the after-command is told the new files, failures carry them over") {
+  Fixture f;
+  f.target.job.after = {"/srv/site1/bin/aggregate", "--fast"};
+  f.target.job.after_timeout = Millis(7000);
+  f.target.job.rounds = 2;
+  f.target.job.interval = Millis(0);
+  std::vector<std::vector<std::string>> seen;
+  auto after = [&](int code) {
+    return [&seen, code](const ProcessSpec& s) {
+      CHECK(s.timeout == Millis(7000));
+      std::string list;
+      for (const auto& e : s.env_extra)
+        if (e.rfind("HAKIT_SYNC_NEW_FILES=", 0) == 0) list = e.substr(21);
+      std::ifstream in(list);
+      std::vector<std::string> names;
+      for (std::string l; std::getline(in, l);) names.push_back(l);
+      seen.push_back(names);
+      return exited(code);
+    };
+  };
+  f.runner.steps.push_back(rsync_step(0, ">f+++++++++ 1 arc_1.zip\n"));
+  f.runner.steps.push_back(after(1));
+  f.runner.steps.push_back(rsync_step(0, ">f+++++++++ 1 arc_2.zip\n>f.st...... 1 old\n"));
+  f.runner.steps.push_back(after(0));
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kFailed);  // round 1's after-command failed
+  CHECK(r.rounds_failed == 1);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == std::vector<std::string>{"arc_1.zip"});
+  CHECK(seen[1] == std::vector<std::string>{"arc_1.zip", "arc_2.zip"});
+  CHECK(f.runner.calls[1].argv == f.target.job.after);
+  CHECK(f.runner.calls[1].cwd == f.target.job.dest);
+
+  Fixture c;
+  c.target.job.after = {"/bin/true"};
+  c.target.job.after_if = "changed";
+  c.runner.steps.push_back(rsync_step(0, ""));
+  CHECK(c.run().code == ExitCode::kSuccess);
+  CHECK(c.runner.calls.size() == 1);  // nothing changed: no after-command
+}
+
+TEST_CASE("sitesync run: rounds follow the interval; a late round is skipped") {
+  Fixture f;
+  f.target.job.rounds = 3;
+  f.target.job.interval = Millis(30000);
+  f.runner.steps.push_back(rsync_step(0));
+  f.runner.steps.push_back([&](const ProcessSpec&) {
+    f.clock.t += Millis(40000);  // round 2 runs long, past slot 3
+    return exited(0);
+  });
+  auto start = f.clock.t;
+  auto r = f.run();
+  CHECK(r.rounds_run == 2);
+  CHECK(r.rounds_skipped == 1);
+  REQUIRE(f.clock.slept.size() == 2);
+  CHECK(f.clock.slept[1] - f.clock.slept[0] == Millis(30000));
+  CHECK(f.clock.slept[0] - start < Millis(10));
+}
+
+TEST_CASE("sitesync run: gates and a held lock end the run quietly with exit 0") {
+  Fixture f;
+  f.host.flag = true;
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kSuccess);
+  CHECK(r.outcome == "skipped");
+  CHECK(f.runner.calls.empty());
+
+  Fixture l;
+  Syncer s(l.cfg, l.runner, l.host, l.clock, {});
+  std::string err;
+  pid_t holder = 0;
+  auto held = FileLock::try_acquire(s.lock_path(l.target), &holder, &err);
+  REQUIRE(held);
+  // flock locks are per open file: our own second try is refused like another process's.
+  auto b = s.run(l.target);
+  CHECK(b.outcome == "busy");
+  CHECK(b.code == ExitCode::kSuccess);
+  CHECK(l.runner.calls.empty());
+}
+
+TEST_CASE("sitesync run: --estimate and --dry-run change nothing and report rsync's figures") {
+  Fixture f;
+  f.runner.steps.push_back([](const ProcessSpec& s) {
+    CHECK(has(s, "--dry-run"));
+    return exited(0, "Number of files: 11 (reg: 10, dir: 1)\nNumber of regular files transferred: 4\n"
+                     "Total file size: 1000 bytes\nTotal transferred file size: 400 bytes\n");
+  });
+  RunMode m;
+  m.estimate = true;
+  m.bandwidth = 100;
+  auto r = f.run(m);
+  CHECK(r.code == ExitCode::kSuccess);
+  CHECK(r.files == 4);
+  CHECK(r.bytes == 400);
+
+  Fixture d;
+  d.runner.steps.push_back([](const ProcessSpec& s) {
+    CHECK(has(s, "--dry-run"));
+    return exited(0, ">f+++++++++ 5 a\n*deleting   0 b\nNumber of files: 2 (reg: 1, dir: 1)\n"
+                     "Number of deleted files: 1\n");
+  });
+  RunMode dm;
+  dm.dry_run = true;
+  auto dr = d.run(dm);
+  CHECK(dr.code == ExitCode::kSuccess);
+  CHECK(dr.files == 1);
+  CHECK(dr.deleted == 1);
+  CHECK(access(d.target.job.dest.c_str(), F_OK) != 0);  // not even the dest was created
+}
