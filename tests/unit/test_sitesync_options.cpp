@@ -88,6 +88,13 @@ TEST_CASE("sitesync ad-hoc form: a trailing local path is DEST; local sources ne
   CHECK(local.targets[0].job.sources == std::vector<std::string>{"/data/a"});
   CHECK(local.targets[0].job.dest == "/data/b");
 
+  // Multi-value options take one value each: the sources stay positional.
+  auto g = parse({"--grep", "arc_,x", "--exclude", "tmp", "rsync://h/m", "/srv/d"});
+  REQUIRE(g.resolved);
+  CHECK(g.targets[0].job.grep == std::vector<std::string>{"arc_", "x"});
+  CHECK(g.targets[0].job.exclude == std::vector<std::string>{"tmp"});
+  CHECK(g.targets[0].job.dest == "/srv/d");
+
   auto lone = parse({"/data/a"});
   CHECK_FALSE(lone.resolved);
   CHECK(lone.err.find("needs a DEST") != std::string::npos);

@@ -58,6 +58,7 @@ TEST_CASE("sitesync argv: copy pass mirrors contents, counts deletions without d
   CHECK(has(a, "--contimeout=15"));
   CHECK(has(a, "--partial-dir=.rsync-partial"));
   CHECK(has(a, "--delay-updates"));
+  CHECK(has(a, "--temp-dir=.rsync-partial"));
   CHECK_FALSE(has(a, "--dry-run"));
   CHECK_FALSE(has_prefix(a, "--info=progress2"));
   CHECK(a[a.size() - 2] == "rsync://192.0.2.41/archive_site1/");
@@ -111,6 +112,7 @@ TEST_CASE("sitesync argv: probe, delete, estimate, filters, ssh, bandwidth, extr
   CHECK(has(e, "--dry-run"));
   CHECK(has(e, "--stats"));
   CHECK_FALSE(has_prefix(e, "--log-file"));
+  CHECK_FALSE(has_prefix(e, "--temp-dir"));  // it must exist; a dry run creates nothing
 
   config::SyncJob s;
   s.sources = {"nagios@192.0.2.11:/var/log/nagios", "/local/extra"};

@@ -102,6 +102,7 @@ std::unique_ptr<CLI::App> make_cli(Options* o) {
                 "Do not delete what the source no longer has (no mirror)");
   app->add_option("--grep", o->grep, "Keep only names containing one of these keywords")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->type_name("K1,K2");
   app->add_flag("-n,--dry-run", o->dry_run, "Show what would change; change nothing");
   app->add_flag("--estimate", o->estimate,
@@ -131,6 +132,7 @@ std::unique_ptr<CLI::App> make_cli(Options* o) {
       ->type_name("F")
       ->check(CLI::Range(0.0, 1.0));
   app->add_option("--exclude", o->exclude, "rsync exclude pattern (repeatable)")
+      ->allow_extra_args(false)
       ->type_name("PATTERN");
   add_parsed<std::uint64_t>(*app, "--bwlimit", &o->bwlimit,
                             [](const std::string& t, std::string* e) {

@@ -171,7 +171,12 @@ std::vector<std::string> build_rsync_argv(const config::SyncJob& job, Pass pass,
     a.push_back("--prune-empty-dirs");
   }
   // A relative partial dir is also protected from --delete by rsync itself.
-  if (!job.partial_dir.empty()) a.push_back("--partial-dir=" + job.partial_dir);
+  if (!job.partial_dir.empty()) {
+    a.push_back("--partial-dir=" + job.partial_dir);
+    // rsync's temp files (".name.XXXXXX") would otherwise sit beside the real names until
+    // a file completes: a SIGKILL leaves them there. The caller creates dest/partial_dir.
+    if (!dry) a.push_back("--temp-dir=" + job.partial_dir);
+  }
   if (job.delay_updates) a.push_back("--delay-updates");
   a.insert(a.end(), job.extra_args.begin(), job.extra_args.end());
   for (const auto& s : job.sources) a.push_back(contents_of(s));

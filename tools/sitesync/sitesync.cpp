@@ -55,6 +55,14 @@ class TempFile {
   std::string path_;
 };
 
+std::string last_line(const std::string& text) {
+  auto end = text.find_last_not_of("\n ");
+  if (end == std::string::npos) return "";
+  auto start = text.rfind('\n', end);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
 std::string first_error(const ProcessResult& p, const ChangeList& c) {
   // rsync's own explanation is better than an exit code; it is on stderr or in the log.
   std::istringstream in(p.err);
@@ -63,15 +71,8 @@ std::string first_error(const ProcessResult& p, const ChangeList& c) {
     if (line.rfind("rsync: ", 0) == 0 || line.rfind("@ERROR", 0) == 0) return line;
   for (const auto& e : c.errors)
     if (e.rfind("rsync: ", 0) == 0) return e;
-  return c.errors.empty() ? "" : c.errors.front();
-}
-
-std::string last_line(const std::string& text) {
-  auto end = text.find_last_not_of("\n ");
-  if (end == std::string::npos) return "";
-  auto start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1,
-                     end - (start == std::string::npos ? 0 : start + 1) + 1);
+  if (!c.errors.empty()) return c.errors.front();
+  return last_line(p.err.substr(0, p.err.find('\n')));
 }
 
 void append_unique(std::vector<std::string>* to, const std::vector<std::string>& from) {
@@ -119,6 +120,14 @@ RoundResult Syncer::rsync_pass(const Target& t, Pass pass, bool* max_delete_hit)
   opt.log_file = log.path();
   opt.progress = mode_.progress;
   opt.probe_deletes = pass == Pass::kCopy && !mode_.progress;
+  // --delay-updates removes the (empty) partial dir at the end of each pass; --temp-dir
+  // needs it to exist.
+  std::string err;
+  if (!t.job.partial_dir.empty() && !make_dirs(t.job.dest + "/" + t.job.partial_dir, 0755, &err)) {
+    r.code = ExitCode::kFailed;
+    r.message = err;
+    return r;
+  }
   ProcessSpec spec;
   spec.argv = build_rsync_argv(t.job, pass, opt);
   spec.timeout = t.job.timeout;
