@@ -53,6 +53,7 @@ using Url = std::unique_ptr<CURLU, UrlDeleter>;
 struct Sink {
   const Request* req;
   Response* resp;
+  bool headers_done = false;  ///< the blank line after the last response's headers arrived
 };
 
 size_t on_body(char* data, size_t size, size_t nmemb, void* user) {
@@ -78,9 +79,11 @@ std::string trim(std::string s) {
 }
 
 size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
-  auto* resp = static_cast<Sink*>(user)->resp;
+  auto* sink = static_cast<Sink*>(user);
+  auto* resp = sink->resp;
   size_t n = size * nmemb;
   std::string line = trim(std::string(data, n));
+  sink->headers_done = line.empty();
   if (line.rfind("HTTP/", 0) == 0) {
     // A new response (after a redirect or a 100 Continue): keep only the last one's headers.
     resp->status_line = line;
@@ -139,15 +142,16 @@ void read_cert_info(CURL* h, Response* resp) {
 }
 
 /// Where the transfer was when it stopped, from libcurl's phase timers.
-std::string phase_of(CURL* h, const Response& r, bool https) {
+std::string phase_of(CURL* h, const Response& r, bool headers_done, bool https) {
   if (info_seconds(h, CURLINFO_CONNECT_TIME_T) == 0)
     return info_seconds(h, CURLINFO_NAMELOOKUP_TIME_T) == 0 ? "resolving" : "connecting";
   if (https && info_seconds(h, CURLINFO_APPCONNECT_TIME_T) == 0) return "TLS handshake";
   if (r.status_line.empty()) return "waiting for the response";
-  return r.status == 0 ? "reading the headers" : "reading the body";
+  return headers_done ? "reading the body" : "reading the headers";
 }
 
-void classify(CURLcode rc, CURL* h, const Request& req, const char* errbuf, Response* r) {
+void classify(CURLcode rc, CURL* h, const Request& req, const Sink& sink, const char* errbuf,
+              Response* r) {
   std::string detail = *errbuf ? errbuf : curl_easy_strerror(rc);
   long os_errno = 0;
   curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &os_errno);
@@ -159,7 +163,7 @@ void classify(CURLcode rc, CURL* h, const Request& req, const char* errbuf, Resp
   switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
       r->failure = Failure::kTimeout;
-      r->phase = phase_of(h, *r, parsed && url.scheme == "https");
+      r->phase = phase_of(h, *r, sink.headers_done, parsed && url.scheme == "https");
       r->error = fmt::format("timeout after {:.3f} s {} ({})", r->total_seconds, r->phase, where);
       break;
     case CURLE_COULDNT_RESOLVE_HOST:
@@ -314,7 +318,7 @@ Response perform(const Request& req) {
   }
   CURL* h = easy.get();
   char errbuf[CURL_ERROR_SIZE] = {0};
-  Sink sink{&req, &resp};
+  Sink sink{&req, &resp, false};
   Slist headers, resolve, connect_to;
 
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -401,7 +405,7 @@ Response perform(const Request& req) {
   if (req.cert_info) read_cert_info(h, &resp);
 
   if (rc == CURLE_WRITE_ERROR && resp.body_cut) rc = CURLE_OK;  // cut at the cap on purpose
-  if (rc != CURLE_OK) classify(rc, h, req, errbuf, &resp);
+  if (rc != CURLE_OK) classify(rc, h, req, sink, errbuf, &resp);
   return resp;
 }
 

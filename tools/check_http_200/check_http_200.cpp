@@ -342,12 +342,11 @@ CheckResult evaluate(const config::HttpCheckConfig& c, const http::Response& r, 
                               r.body_cut ? " (first max_body bytes)" : ""));
   }
 
-  Millis took(static_cast<std::int64_t>(std::llround(r.total_seconds * 1000.0)));
-  if (c.critical && took > *c.critical)
+  if (c.critical && r.total_seconds > seconds(*c.critical))
     add_problem(&res, State::kCritical,
                 fmt::format("response time {:.3f} s > critical {:.3f} s", r.total_seconds,
                             seconds(*c.critical)));
-  else if (c.warning && took > *c.warning)
+  else if (c.warning && r.total_seconds > seconds(*c.warning))
     add_problem(&res, State::kWarning,
                 fmt::format("response time {:.3f} s > warning {:.3f} s", r.total_seconds,
                             seconds(*c.warning)));

@@ -1,0 +1,106 @@
+"""check_http_200 against a misbehaving server of our own: a hang costs the timeout plus at
+most 50 ms (measured by libcurl, and by the wall clock with slack for a loaded 2-core box),
+resets and garbage give CRITICAL naming the cause, huge and endless bodies are cut at the cap,
+redirect loops end. Never a hang, never a crash (exit codes 0-3 only)."""
+import pytest
+
+from check_http_common import check
+from fixtures.badhttp import BadHttp
+
+TIMEOUT = 1.0
+# The contract is timeout + 50 ms; the wall clock also pays process start-up and a busy
+# machine's scheduling, so it gets more room, but never "a second more".
+WALL_SLACK = 0.35
+
+
+@pytest.fixture(scope="module")
+def bad():
+    with BadHttp(max_seconds=20) as b:
+        yield b
+
+
+def assert_costs_timeout(r, phase):
+    assert (r.state, r.rc) == ("CRITICAL", 2), r
+    assert "timeout after" in r.summary and phase in r.summary, r
+    assert TIMEOUT - 0.01 <= r.perf["time"] <= TIMEOUT + 0.05, r
+    assert r.wall <= TIMEOUT + WALL_SLACK, f"took {r.wall:.3f} s: {r}"
+
+
+def test_accepts_and_never_reads(bad):
+    r = check(f"http://127.0.0.1:{bad.silent_port}/", "-t", "1s")
+    assert_costs_timeout(r, "waiting for the response")
+
+
+def test_reads_and_never_answers(bad):
+    assert_costs_timeout(check(bad.url("/hang"), "-t", "1s"), "waiting for the response")
+
+
+def test_slow_headers(bad):
+    assert_costs_timeout(check(bad.url("/slow-headers"), "-t", "1s"), "reading the headers")
+
+
+def test_slow_body(bad):
+    r = check(bad.url("/slow-body"), "-t", "1s")
+    assert_costs_timeout(r, "reading the body")
+    assert "status 200 received" in r.summary
+
+
+def test_connect_timeout_option_is_separate(bad):
+    # The connect succeeds at once; only the total timeout applies to a hung answer.
+    r = check(bad.url("/hang"), "-t", "1s", "--connect-timeout", "200ms")
+    assert_costs_timeout(r, "waiting for the response")
+
+
+def test_reset_mid_body(bad):
+    r = check(bad.url("/reset"), "-t", "5s")
+    assert (r.state, r.rc) == ("CRITICAL", 2), r
+    assert "reset" in r.summary.lower() or "closed" in r.summary, r
+    assert r.wall < 3, r
+
+
+def test_close_without_response(bad):
+    r = check(bad.url("/close"))
+    assert r.state == "CRITICAL" and "without a response" in r.summary, r
+
+
+def test_garbage_status_line(bad):
+    r = check(bad.url("/garbage"))
+    assert (r.state, r.rc) == ("CRITICAL", 2), r
+    assert "not a valid HTTP response" in r.summary, r
+
+
+def test_fifty_megabyte_body_is_cut_at_the_cap(bad):
+    r = check(bad.url("/big"), "-t", "10s")
+    assert r.state == "OK" and "body cut" in r.summary, r
+    assert r.perf["size"] == 1024 * 1024
+    r = check(bad.url("/big"), "-t", "10s", "--max-body", "64k")
+    assert r.perf["size"] == 64 * 1024, r
+
+
+def test_endless_body_is_cut_and_body_match_sees_the_prefix(bad):
+    r = check(bad.url("/endless"), "-t", "10s", "--max-body", "100k", "-s", "xxxx")
+    assert r.state == "OK" and r.perf["size"] == 100 * 1024, r
+    r = check(bad.url("/endless"), "-t", "10s", "--max-body", "100k", "-s", "never there")
+    assert r.state == "CRITICAL" and "first max_body bytes" in r.summary, r
+
+
+def test_redirect_loop(bad):
+    r = check(bad.url("/loop"))
+    assert r.state == "CRITICAL" and "302" in r.summary, r  # not followed by default
+    r = check(bad.url("/loop"), "--follow", "5")
+    assert (r.state, r.rc) == ("CRITICAL", 2), r
+    assert "more than 5 redirects" in r.summary, r
+
+
+def test_response_time_thresholds_and_warning_exit(bad):
+    # /delay answers after 0.3 s: slower than 100 ms, well inside the timeout.
+    r = check(bad.url("/delay"), "-w", "100ms")
+    assert (r.state, r.rc) == ("WARNING", 0), r  # default: a WARNING does not fail keepalived
+    assert "response time" in r.summary and "warning 0.100 s" in r.summary, r
+    r = check(bad.url("/delay"), "-w", "100ms", "--warning-fails")
+    assert (r.state, r.rc) == ("WARNING", 1), r  # Nagios convention on request
+    r = check(bad.url("/delay"), "-w", "100ms", "-c", "200ms")
+    assert (r.state, r.rc) == ("CRITICAL", 2), r
+    r = check(bad.url("/delay"), "-w", "5s", "-c", "10s")
+    assert (r.state, r.rc) == ("OK", 0), r
+    assert "time=" in r.stdout and ";5;10;0" in r.stdout, r

@@ -1,0 +1,395 @@
+// check_http_200: option parsing (argv vectors, no process), config entries, the command line
+// over the config, request building and result evaluation. The real servers are in
+// tests/integration/test_check_http*.py.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+
+#include "check_http_200/check_http_200.hpp"
+
+using namespace hakit;
+using check_http::Options;
+
+namespace {
+
+Options parse_ok(std::vector<std::string> args) {
+  Options opts;
+  cli::CommonOptions common;
+  auto app = check_http::make_parser(&opts, &common);
+  auto code = cli::parse(*app, args);
+  CHECK_FALSE(code.has_value());
+  return opts;
+}
+
+http::Response ok_response(long status = 200, std::string body = "hello world") {
+  http::Response r;
+  r.status = status;
+  r.status_line = "HTTP/1.1 " + std::to_string(status) + " Whatever";
+  r.body_bytes = body.size();
+  r.body = std::move(body);
+  r.total_seconds = 0.004;
+  return r;
+}
+
+config::HttpCheckConfig base() {
+  config::HttpCheckConfig c;
+  c.url = "http://127.0.0.1/";
+  return c;
+}
+
+bool parse_cfg(const std::string& text, config::Config* cfg, std::string* diag_text) {
+  config::Diagnostics diag("hakit.yaml");
+  bool ok = config::parse_config(text, cfg, &diag);
+  *diag_text = diag.render();
+  return ok;
+}
+
+}  // namespace
+
+TEST_CASE("check_http_200 options: URL, lists, durations, flags") {
+  auto o = parse_ok({"-e", "200,204", "-e", "3xx", "http://127.0.0.1:8080/x", "-t", "800ms",
+                     "--connect-timeout", "0.2", "-w", "0.5", "-c", "1", "-s", "ok", "--invert",
+                     "--resolve", "a.example:80:127.0.0.1", "--header", "X-Probe: 1", "-4",
+                     "--max-body", "64k", "-f", "3", "-j", "head", "--warning-fails"});
+  CHECK(o.check.url == "http://127.0.0.1:8080/x");
+  CHECK(o.check.expect == std::vector<std::string>{"200,204", "3xx"});
+  CHECK(o.check.timeout == Millis(800));
+  CHECK(o.check.connect_timeout == Millis(200));
+  CHECK(o.check.warning == Millis(500));
+  CHECK(o.check.critical == Millis(1000));
+  CHECK(o.check.body_string == "ok");
+  CHECK(o.check.invert_match);
+  CHECK(o.check.resolve == std::vector<std::string>{"a.example:80:127.0.0.1"});
+  CHECK(o.check.headers == std::vector<std::string>{"X-Probe: 1"});
+  CHECK(o.check.ip_version == "4");
+  CHECK(o.check.max_body == 64u * 1024);
+  CHECK(o.check.follow_redirects == 3);
+  CHECK(o.check.method == "HEAD");
+  CHECK(o.check.warning_fails);
+  CHECK_FALSE(o.maintenance_file.has_value());
+}
+
+TEST_CASE("check_http_200 options: defaults and usage errors exit 3") {
+  auto o = parse_ok({"http://127.0.0.1/"});
+  CHECK(o.check.expect == std::vector<std::string>{"200"});
+  CHECK(o.check.timeout == Millis(1500));
+  CHECK(o.check.method == "GET");
+  CHECK(o.check.follow_redirects == 0);
+  CHECK_FALSE(o.check.insecure);
+  CHECK_FALSE(o.check.warning_fails);
+  for (std::vector<std::string> bad :
+       {std::vector<std::string>{"-t", "soon", "http://x/"}, {"-j", "POST", "http://x/"},
+        {"-f", "99", "http://x/"}, {"--max-body", "0", "http://x/"}, {"--bogus"},
+        {"-P", "70000", "http://x/"}}) {
+    Options opts;
+    cli::CommonOptions common;
+    auto app = check_http::make_parser(&opts, &common);
+    // Usage errors print one line on stderr; keep the test output clean.
+    std::FILE* saved = std::freopen("/dev/null", "w", stderr);
+    auto code = cli::parse(*app, bad);
+    if (saved) std::freopen("/dev/tty", "w", stderr);
+    CHECK(code == 3);
+  }
+}
+
+TEST_CASE("check_http_200: --check NAME takes the config entry; the command line wins") {
+  config::Config cfg;
+  std::string diag;
+  REQUIRE(parse_cfg(R"(
+maintenance_file: /var/lib/hakit/maint
+checks:
+  site:
+    type: http
+    url: http://127.0.0.1/site1/
+    expect: [200, 204]
+    timeout: 900ms
+    body_string: Cacti
+    response_time: {warning: 300ms, critical: 700ms}
+    cert_expiry_days: {warning: 30, critical: 7}
+    follow_redirects: 2
+    warning_fails: true
+)",
+                    &cfg, &diag));
+  INFO(diag);
+  std::vector<std::string> args{"--check", "site", "-t", "400ms", "--no-warning-fails"};
+  Options o = parse_ok(args);
+  std::string err;
+  // The https-only options are in the entry: point it at https for validation.
+  cfg.http_checks["site"].url = "https://127.0.0.1/site1/";
+  REQUIRE(check_http::resolve_options(cfg, args, &o, &err));
+  CHECK(o.check.url == "https://127.0.0.1/site1/");
+  CHECK(o.check.expect == std::vector<std::string>{"200", "204"});
+  CHECK(o.check.timeout == Millis(400));  // command line
+  CHECK(o.check.body_string == "Cacti");
+  CHECK(o.check.warning == Millis(300));
+  CHECK(o.check.critical == Millis(700));
+  CHECK(o.check.cert_warning_days == 30);
+  CHECK(o.check.cert_critical_days == 7);
+  CHECK(o.check.follow_redirects == 2);
+  CHECK_FALSE(o.check.warning_fails);  // --no-warning-fails beat the config
+  CHECK(o.maintenance_file == "/var/lib/hakit/maint");
+
+  args = {"--check", "site", "--maintenance-file", ""};
+  o = parse_ok(args);
+  REQUIRE(check_http::resolve_options(cfg, args, &o, &err));
+  CHECK(o.maintenance_file == "");
+
+  args = {"--check", "nope"};
+  o = parse_ok(args);
+  CHECK_FALSE(check_http::resolve_options(cfg, args, &o, &err));
+  CHECK(err.find("no http check 'nope'") != std::string::npos);
+  CHECK(err.find("site") != std::string::npos);
+}
+
+TEST_CASE("check_http_200: validation of the effective options") {
+  config::Config cfg;
+  std::string err;
+  auto check = [&](std::vector<std::string> args) {
+    Options o = parse_ok(args);
+    err.clear();
+    return check_http::resolve_options(cfg, args, &o, &err);
+  };
+  CHECK_FALSE(check({}));
+  CHECK(err.find("no URL") != std::string::npos);
+  CHECK_FALSE(check({"ftp://127.0.0.1/"}));
+  CHECK(err.find("unsupported scheme") != std::string::npos);
+  CHECK_FALSE(check({"http://127.0.0.1/", "-e", "200-1"}));
+  CHECK(err.find("bad status") != std::string::npos);
+  CHECK_FALSE(check({"http://127.0.0.1/", "-r", "a(b"}));
+  CHECK(err.find("bad regex") != std::string::npos);
+  CHECK_FALSE(check({"http://127.0.0.1/", "--cert-warning", "30"}));
+  CHECK(err.find("https") != std::string::npos);
+  CHECK_FALSE(check({"http://127.0.0.1/", "-j", "HEAD", "-s", "x"}));
+  CHECK_FALSE(check({"http://127.0.0.1/", "-w", "2", "-c", "1"}));
+  CHECK(check({"https://127.0.0.1/", "--cert-warning", "30", "-e", "2xx,301"}));
+}
+
+TEST_CASE("config: http check entries are validated with positions and suggestions") {
+  config::Config cfg;
+  std::string diag;
+  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http, url: http://x/, timout: 2s}\n", &cfg, &diag));
+  CHECK(diag.find("did you mean 'timeout'") != std::string::npos);
+  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http, url: http://x/, expect: [abc]}\n", &cfg, &diag));
+  CHECK(diag.find("checks.site.expect") != std::string::npos);
+  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http, url: http://x/, body_regex: '('}\n", &cfg, &diag));
+  CHECK(diag.find("bad regex") != std::string::npos);
+  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http, url: http://x/, method: POST}\n", &cfg, &diag));
+  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http}\n", &cfg, &diag));
+  CHECK(diag.find("url") != std::string::npos);
+  CHECK_FALSE(parse_cfg(
+      "checks:\n  site: {type: http, url: http://x/, response_time: {warnin: 1s}}\n", &cfg, &diag));
+  CHECK(diag.find("did you mean 'warning'") != std::string::npos);
+  CHECK(parse_cfg("checks:\n  site: {type: http, url: http://x/, ip_version: 6, max_body: 64k,"
+                  " resolve: ['a:80:127.0.0.1'], insecure: true}\n",
+                  &cfg, &diag));
+  CHECK(cfg.http_checks["site"].ip_version == "6");
+  CHECK(cfg.http_checks["site"].max_body == 65536u);
+  CHECK(cfg.http_checks["site"].insecure);
+}
+
+TEST_CASE("status ranges: codes, lists, ranges, classes") {
+  std::vector<config::StatusRange> r;
+  std::string err;
+  REQUIRE(config::parse_status_ranges({"200, 204", "300-302", "5xx"}, &r, &err));
+  REQUIRE(r.size() == 4);
+  CHECK(r[0].low == 200);
+  CHECK(r[2].low == 300);
+  CHECK(r[2].high == 302);
+  CHECK(r[3].low == 500);
+  CHECK(r[3].high == 599);
+  CHECK_FALSE(config::parse_status_ranges({"99"}, &r, &err));
+  CHECK_FALSE(config::parse_status_ranges({"200-"}, &r, &err));
+  CHECK_FALSE(config::parse_status_ranges({"302-300"}, &r, &err));
+  CHECK_FALSE(config::parse_status_ranges({"6xx"}, &r, &err));
+  CHECK_FALSE(config::parse_status_ranges({"200,"}, &r, &err));
+  CHECK_FALSE(config::parse_status_ranges({}, &r, &err));
+}
+
+TEST_CASE("evaluate: OK line has the exact shape keepalived and Nagios read") {
+  auto c = base();
+  auto r = ok_response(200, std::string(1234, 'a'));
+  auto res = check_http::evaluate(c, r, 0);
+  CHECK(res.state == State::kOk);
+  CHECK(res.render("HTTP") == "HTTP OK - 200 in 0.004 s, 1234 bytes | time=0.004s;;;0 size=1234B;;;0");
+}
+
+TEST_CASE("evaluate: status set") {
+  auto c = base();
+  CHECK(check_http::evaluate(c, ok_response(404), 0).state == State::kCritical);
+  c.expect = {"200-299"};
+  CHECK(check_http::evaluate(c, ok_response(204), 0).state == State::kOk);
+  CHECK(check_http::evaluate(c, ok_response(500), 0).state == State::kCritical);
+  c.expect = {"2xx,301"};
+  CHECK(check_http::evaluate(c, ok_response(301), 0).state == State::kOk);
+  c.expect = {"200"};
+  auto r = ok_response(301);
+  r.redirect_url = "http://127.0.0.1/new/";
+  auto res = check_http::evaluate(c, r, 0);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("redirect to http://127.0.0.1/new/ not followed") != std::string::npos);
+  CHECK(res.summary.find("status 301 Whatever not expected (200)") != std::string::npos);
+}
+
+TEST_CASE("evaluate: body string, regex, invert, cut body") {
+  auto c = base();
+  c.body_string = "world";
+  CHECK(check_http::evaluate(c, ok_response(), 0).state == State::kOk);
+  c.body_string = "planet";
+  auto res = check_http::evaluate(c, ok_response(), 0);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("string 'planet' not found") != std::string::npos);
+  c.invert_match = true;
+  CHECK(check_http::evaluate(c, ok_response(), 0).state == State::kOk);
+  c.body_string = "hello";
+  CHECK(check_http::evaluate(c, ok_response(), 0).state == State::kCritical);
+  c = base();
+  c.body_regex = "^hel+o [a-z]+$";
+  CHECK(check_http::evaluate(c, ok_response(), 0).state == State::kOk);
+  c.body_regex = "status.:.ok";
+  CHECK(check_http::evaluate(c, ok_response(200, "{\"status\":\"ok\"}"), 0).state == State::kOk);
+  // A NUL in the body does not end the match: the regex sees every byte read.
+  CHECK(check_http::evaluate(c, ok_response(200, std::string("a\0b status\":\"ok", 15)), 0).state ==
+        State::kOk);
+  c.invert_match = true;
+  CHECK(check_http::evaluate(c, ok_response(200, "{\"status\":\"ok\"}"), 0).state ==
+        State::kCritical);
+  auto cut = ok_response(200, "partial");
+  cut.body_cut = true;
+  c = base();
+  res = check_http::evaluate(c, cut, 0);
+  CHECK(res.state == State::kOk);
+  CHECK(res.summary.find("body cut") != std::string::npos);
+}
+
+TEST_CASE("evaluate: response time thresholds") {
+  auto c = base();
+  c.warning = Millis(500);
+  c.critical = Millis(1000);
+  auto r = ok_response();
+  r.total_seconds = 0.499;
+  CHECK(check_http::evaluate(c, r, 0).state == State::kOk);
+  r.total_seconds = 0.7;
+  auto res = check_http::evaluate(c, r, 0);
+  CHECK(res.state == State::kWarning);
+  CHECK(res.render("HTTP").find("time=0.7s;0.5;1;0") != std::string::npos);
+  r.total_seconds = 1.2;
+  CHECK(check_http::evaluate(c, r, 0).state == State::kCritical);
+  // WARNING exits 0 unless the operator asked for the Nagios convention.
+  CHECK(check_exit_code(State::kWarning, false) == 0);
+  CHECK(check_exit_code(State::kWarning, true) == 1);
+  CHECK(check_exit_code(State::kCritical, false) == 2);
+}
+
+TEST_CASE("evaluate: certificate expiry") {
+  auto c = base();
+  c.cert_warning_days = 30;
+  c.cert_critical_days = 7;
+  const std::int64_t now = 1'800'000'000, day = 86400;
+  auto r = ok_response();
+  r.cert_not_after = now + 90 * day;
+  CHECK(check_http::evaluate(c, r, now).state == State::kOk);
+  r.cert_not_after = now + 20 * day;
+  auto res = check_http::evaluate(c, r, now);
+  CHECK(res.state == State::kWarning);
+  CHECK(res.summary.find("certificate expires in 20 days") != std::string::npos);
+  r.cert_not_after = now + 3 * day;
+  CHECK(check_http::evaluate(c, r, now).state == State::kCritical);
+  r.cert_not_after = now - 2 * day;
+  res = check_http::evaluate(c, r, now);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("expired 2 days ago") != std::string::npos);
+  r.cert_not_after.reset();
+  CHECK(check_http::evaluate(c, r, now).state == State::kUnknown);
+}
+
+TEST_CASE("evaluate: transport failures are CRITICAL with the cause; bad requests UNKNOWN") {
+  auto c = base();
+  http::Response r;
+  r.failure = http::Failure::kTimeout;
+  r.error = "timeout after 1.001 s waiting for the response (127.0.0.1:80)";
+  r.total_seconds = 1.001;
+  auto res = check_http::evaluate(c, r, 0);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.render("HTTP") ==
+        "HTTP CRITICAL - timeout after 1.001 s waiting for the response (127.0.0.1:80) | "
+        "time=1.001s;;;0 size=0B;;;0");
+  r.failure = http::Failure::kBadRequest;
+  CHECK(check_http::evaluate(c, r, 0).state == State::kUnknown);
+}
+
+TEST_CASE("build_request: vhost, node, SNI, auth, no proxy") {
+  auto c = base();
+  c.url = "https://www.example.com:8443/health";
+  c.host_header = "";
+  c.sni = "site.example";
+  c.connect_host = "127.0.0.1";
+  http::Request req;
+  std::string err;
+  REQUIRE(check_http::build_request(c, &req, &err));
+  CHECK(req.url == "https://site.example:8443/health");
+  CHECK(req.connect_to == std::vector<std::string>{"site.example:8443:127.0.0.1:8443"});
+  CHECK(req.proxy.empty());
+  CHECK(req.verify_tls);
+  CHECK_FALSE(req.keep_body);
+  CHECK(req.user_agent.rfind("check_http_200/", 0) == 0);
+
+  c = base();
+  c.connect_host = "::1";
+  c.connect_port = 8080;
+  c.host_header = "site.example";
+  c.body_string = "x";
+  c.insecure = true;
+  req = {};
+  REQUIRE(check_http::build_request(c, &req, &err));
+  CHECK(req.connect_to == std::vector<std::string>{"::[::1]:8080"});
+  CHECK(req.headers == std::vector<std::string>{"Host: site.example"});
+  CHECK(req.keep_body);
+  CHECK_FALSE(req.verify_tls);
+
+  char dir[] = "/tmp/hakit-auth-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::string file = std::string(dir) + "/auth";
+  std::ofstream(file) << "probe:s3:cret\n";
+  chmod(file.c_str(), 0600);
+  c = base();
+  c.auth_file = file;
+  req = {};
+  REQUIRE(check_http::build_request(c, &req, &err));
+  CHECK(req.username == "probe");
+  CHECK(req.password.reveal() == "s3:cret");
+  chmod(file.c_str(), 0644);  // readable by others: refused, as ssh refuses such keys
+  CHECK_FALSE(check_http::build_request(c, &req, &err));
+  unlink(file.c_str());
+  rmdir(dir);
+}
+
+TEST_CASE("maintenance file forces CRITICAL and shows its first line") {
+  char dir[] = "/tmp/hakit-maint-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::string file = std::string(dir) + "/maintenance";
+  CHECK_FALSE(check_http::maintenance(file).has_value());
+  CHECK_FALSE(check_http::maintenance("").has_value());
+  std::ofstream(file) << "switchover to node b, ticket 4711\n";
+  auto m = check_http::maintenance(file);
+  REQUIRE(m.has_value());
+  CHECK(m->state == State::kCritical);
+  CHECK(m->summary.find("ticket 4711") != std::string::npos);
+  unlink(file.c_str());
+  rmdir(dir);
+}
+
+TEST_CASE("http::parse_url") {
+  http::UrlParts u;
+  std::string err;
+  REQUIRE(http::parse_url("https://[::1]/x?y=1", &u, &err));
+  CHECK(u.scheme == "https");
+  CHECK(u.host == "::1");
+  CHECK(u.port == 443);
+  CHECK(u.path == "/x?y=1");
+  REQUIRE(http::parse_url("http://127.0.0.1:8080", &u, &err));
+  CHECK(u.port == 8080);
+  CHECK_FALSE(http::parse_url("http://", &u, &err));
+  CHECK_FALSE(http::parse_url("not a url", &u, &err));
+}
