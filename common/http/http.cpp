@@ -260,7 +260,7 @@ bool parse_url(const std::string& url, UrlParts* out, std::string* err) {
     *err = "out of memory";
     return false;
   }
-  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0);
+  CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME);
   if (rc != CURLUE_OK) {
     *err = fmt::format("bad URL '{}': {}", url, curl_url_strerror(rc));
     return false;

@@ -2,6 +2,8 @@
 // over the config, request building and result evaluation. The real servers are in
 // tests/integration/test_check_http*.py.
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -40,6 +42,7 @@ config::HttpCheckConfig base() {
 }
 
 bool parse_cfg(const std::string& text, config::Config* cfg, std::string* diag_text) {
+  *cfg = config::Config{};  // entries are parsed over what is there: start afresh
   config::Diagnostics diag("hakit.yaml");
   bool ok = config::parse_config(text, cfg, &diag);
   *diag_text = diag.render();
@@ -87,9 +90,15 @@ TEST_CASE("check_http_200 options: defaults and usage errors exit 3") {
     cli::CommonOptions common;
     auto app = check_http::make_parser(&opts, &common);
     // Usage errors print one line on stderr; keep the test output clean.
-    std::FILE* saved = std::freopen("/dev/null", "w", stderr);
+    std::fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDERR_FILENO);
     auto code = cli::parse(*app, bad);
-    if (saved) std::freopen("/dev/tty", "w", stderr);
+    std::fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(devnull);
     CHECK(code == 3);
   }
 }
