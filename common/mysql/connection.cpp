@@ -4,6 +4,11 @@
 #include <mysql.h>
 #include <errmsg.h>
 #include <mysqld_error.h>
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <regex>
 
 #include "common/secrets.hpp"
 
@@ -19,29 +24,68 @@ std::string Error::describe() const {
 
 namespace {
 
+// "Access denied; you need (at least one of) the SUPER, SLAVE MONITOR privilege(s) for this
+// operation" → "SUPER, SLAVE MONITOR".
+std::string needed_privilege(const std::string& msg) {
+  static const std::regex re("the (.*) privilege");
+  std::smatch m;
+  if (std::regex_search(msg, m, re)) return m[1].str();
+  return "";
+}
+
 std::string explain(unsigned code, const std::string& msg) {
   switch (code) {
-    case ER_ACCESS_DENIED_ERROR: return "access denied: wrong user or password";
-    case ER_SPECIFIC_ACCESS_DENIED_ERROR:
+    case ER_ACCESS_DENIED_ERROR:
+    case ER_ACCESS_DENIED_NO_PASSWORD_ERROR:
+      return "access denied: wrong user or password, or the user may not connect from here";
+    case ER_SPECIFIC_ACCESS_DENIED_ERROR: {
+      std::string priv = needed_privilege(msg);
+      if (priv.find("SLAVE MONITOR") != std::string::npos ||
+          priv.find("REPLICA MONITOR") != std::string::npos ||
+          priv.find("REPLICATION CLIENT") != std::string::npos)
+        return "missing privilege " + priv +
+               " (MariaDB 10.11 needs SLAVE MONITOR for SHOW SLAVE STATUS; REPLICATION CLIENT "
+               "is not enough): GRANT SLAVE MONITOR ON *.* TO the check's user";
+      return priv.empty() ? "missing privilege" : "missing privilege " + priv;
+    }
     case ER_DBACCESS_DENIED_ERROR:
     case ER_TABLEACCESS_DENIED_ERROR:
-      return "missing privilege (MariaDB 10.11 needs SLAVE MONITOR for SHOW SLAVE STATUS, "
-             "REPLICATION CLIENT is not enough)";
-    case CR_CONN_HOST_ERROR: return "connection refused: is the server running?";
-    case CR_CONNECTION_ERROR: return "cannot connect through the socket: is the server running?";
+    case ER_COLUMNACCESS_DENIED_ERROR:
+      return "missing privilege: the check's user may not read this table";
+    case CR_CONN_HOST_ERROR:
+    case CR_CONNECTION_ERROR:
+      // The non-blocking connect reports TCP failures as 2002 too; the errno tells them apart.
+      if (msg.find("(111)") != std::string::npos)
+        return "connection refused: is the server running and listening on this port?";
+      if (msg.find("(110)") != std::string::npos) return "connect timed out (host unreachable?)";
+      if (msg.find("(113)") != std::string::npos || msg.find("(101)") != std::string::npos)
+        return "host or network unreachable";
+      if (msg.find("(2)") != std::string::npos) return "no such socket: is the server running?";
+      if (msg.find("(13)") != std::string::npos) return "permission denied on the socket";
+      return "cannot connect: is the server running?";
     case CR_UNKNOWN_HOST: return "unknown host (DNS lookup failed)";
     case CR_SERVER_LOST:
     case CR_SERVER_GONE_ERROR:
       if (msg.find("timeout") != std::string::npos || msg.find("Timeout") != std::string::npos)
         return "server did not answer in time (hung or overloaded)";
-      return "server went away or did not answer in time";
+      return "server went away or closed the connection";
+    case CR_SSL_CONNECTION_ERROR: return "TLS handshake failed";
+    case ER_UNKNOWN_TABLE:
+    case ER_NO_SUCH_TABLE: return "no such table";
+    case ER_PARSE_ERROR: return "SQL syntax error";
     default: return "";
   }
 }
 
 unsigned secs(Millis d) {
   // Connector/C timeouts are whole seconds; round up so a 500 ms limit is not "no limit".
+  // hakit enforces the exact value itself (see drive()); these are only a backstop.
   return static_cast<unsigned>((d.count() + 999) / 1000);
+}
+
+int poll_events(int status) {
+  return ((status & MYSQL_WAIT_READ) ? POLLIN : 0) | ((status & MYSQL_WAIT_WRITE) ? POLLOUT : 0) |
+         ((status & MYSQL_WAIT_EXCEPT) ? POLLPRI : 0);
 }
 
 }  // namespace
@@ -50,19 +94,89 @@ void Connection::fill_error(Error* err) const {
   err->code = mysql_errno(m_);
   err->message = mysql_error(m_);
   err->explanation = explain(err->code, err->message);
+  err->timed_out = false;
+  if (timed_out_) {
+    err->timed_out = true;
+    err->explanation = fmt::format("no answer within {} (server hung or overloaded)",
+                                   format_duration(timeout_hit_));
+  }
+}
+
+template <typename Cont>
+bool Connection::drive(int status, Millis wait_limit, Cont cont) {
+  timed_out_ = false;
+  while (status) {
+    const auto now = Clock::now();
+    // Our limit: this wait's timeout, never past the overall deadline.
+    auto ours = now + wait_limit;
+    Millis ours_value = wait_limit;
+    if (deadline_ && *deadline_ < ours) {
+      ours = *deadline_;
+      ours_value = std::chrono::duration_cast<Millis>(*deadline_ - start_);
+    }
+    // The connector's own (whole-second) timer counts only when it is the shorter one.
+    std::optional<Clock::time_point> lib;
+    if (status & MYSQL_WAIT_TIMEOUT) lib = now + Millis(mysql_get_timeout_value_ms(m_));
+    const auto limit = (lib && *lib < ours) ? *lib : ours;
+    int ready = 0;
+    for (;;) {
+      auto left = std::chrono::ceil<Millis>(limit - Clock::now()).count();
+      if (left < 0) left = 0;
+      pollfd pfd{static_cast<int>(mysql_get_socket(m_)), static_cast<short>(poll_events(status)),
+                 0};
+      int rc = poll(&pfd, 1, static_cast<int>(left));
+      if (rc < 0 && errno == EINTR) continue;
+      if (rc > 0) {
+        if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) ready |= MYSQL_WAIT_READ;
+        if (pfd.revents & (POLLOUT | POLLHUP | POLLERR)) ready |= MYSQL_WAIT_WRITE;
+        if (pfd.revents & POLLPRI) ready |= MYSQL_WAIT_EXCEPT;
+        ready &= status;
+        if (!ready) ready = status & ~MYSQL_WAIT_TIMEOUT;
+        break;
+      }
+      if (Clock::now() < limit) continue;  // poll's millisecond rounding woke us early
+      ready = MYSQL_WAIT_TIMEOUT;
+      if (!(lib && *lib < ours)) {
+        // Our limit, not the connector's: the connector then fails the read or write cleanly
+        // ("lost connection"), the handle stays usable, and fill_error() says why.
+        timed_out_ = true;
+        timeout_hit_ = ours_value;
+      }
+      break;
+    }
+    status = cont(ready);
+  }
+  return !timed_out_;
 }
 
 std::unique_ptr<Connection> Connection::open(const config::MysqlProfile& p, Error* err) {
+  return open_impl(p, std::nullopt, err);
+}
+
+std::unique_ptr<Connection> Connection::open(const config::MysqlProfile& p,
+                                             Clock::time_point deadline, Error* err) {
+  return open_impl(p, deadline, err);
+}
+
+std::unique_ptr<Connection> Connection::open_impl(const config::MysqlProfile& p,
+                                                  std::optional<Clock::time_point> deadline,
+                                                  Error* err) {
+  *err = Error{};
   MYSQL* m = mysql_init(nullptr);
   if (!m) {
     err->message = "out of memory";
     return nullptr;
   }
   std::unique_ptr<Connection> c(new Connection(m));
+  c->deadline_ = deadline;
+  c->start_ = Clock::now();
+  c->connect_timeout_ = p.connect_timeout;
+  c->read_timeout_ = std::max(p.read_timeout, p.write_timeout);
   unsigned ct = secs(p.connect_timeout), rt = secs(p.read_timeout), wt = secs(p.write_timeout);
   mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &ct);
   mysql_optionsv(m, MYSQL_OPT_READ_TIMEOUT, &rt);
   mysql_optionsv(m, MYSQL_OPT_WRITE_TIMEOUT, &wt);
+  mysql_options(m, MYSQL_OPT_NONBLOCK, nullptr);
   if (!p.defaults_file.empty()) {
     std::string serr;
     if (!check_secret_file(p.defaults_file, &serr)) {
@@ -71,6 +185,20 @@ std::unique_ptr<Connection> Connection::open(const config::MysqlProfile& p, Erro
     }
     mysql_optionsv(m, MYSQL_READ_DEFAULT_FILE, p.defaults_file.c_str());
     mysql_optionsv(m, MYSQL_READ_DEFAULT_GROUP, p.defaults_group.c_str());
+  }
+  if (p.wants_tls()) {
+    if (!p.tls_key.empty()) {
+      std::string serr;
+      if (!check_secret_file(p.tls_key, &serr)) {
+        err->message = serr;
+        return nullptr;
+      }
+    }
+    auto opt = [](const std::string& s) { return s.empty() ? nullptr : s.c_str(); };
+    mysql_ssl_set(m, opt(p.tls_key), opt(p.tls_cert), opt(p.tls_ca), opt(p.tls_capath), nullptr);
+    my_bool enforce = 1, verify = p.tls_verify_server_cert ? 1 : 0;
+    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &enforce);
+    mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &verify);
   }
   Secret password;
   if (!p.password_file.empty()) {
@@ -82,13 +210,24 @@ std::unique_ptr<Connection> Connection::open(const config::MysqlProfile& p, Erro
     }
     password = Secret(std::move(*pw));
   }
-  // Values from the profile win over the option file only when set.
-  const char* host = p.socket.empty() ? p.host.c_str() : "localhost";
+  // With a defaults_file, host/port/user come from the file unless the profile sets them.
+  const bool from_file = !p.defaults_file.empty();
+  const char* host = !p.socket.empty() ? "localhost"
+                     : (from_file && p.host == config::MysqlProfile{}.host) ? nullptr
+                                                                           : p.host.c_str();
+  unsigned port = (from_file && p.port == config::MysqlProfile{}.port)
+                      ? 0u
+                      : static_cast<unsigned>(p.port);
   const char* user = p.user.empty() ? nullptr : p.user.c_str();
   const char* pass = password.empty() ? nullptr : password.reveal().c_str();
   const char* sock = p.socket.empty() ? nullptr : p.socket.c_str();
-  if (!mysql_real_connect(m, host, user, pass, nullptr, static_cast<unsigned>(p.port), sock, 0)) {
+  MYSQL* ret = nullptr;
+  int status = mysql_real_connect_start(&ret, m, host, user, pass, nullptr, port, sock, 0);
+  c->drive(status, c->connect_timeout_,
+           [&](int ready) { return mysql_real_connect_cont(&ret, m, ready); });
+  if (!ret) {
     c->fill_error(err);
+    if (err->code == 0 && err->message.empty()) err->message = "connect failed";
     return nullptr;
   }
   return c;
@@ -98,18 +237,49 @@ Connection::~Connection() {
   if (m_) mysql_close(m_);
 }
 
+bool Connection::run(const std::string& sql, Error* err) {
+  int ret = 0;
+  int status = mysql_real_query_start(&ret, m_, sql.data(), sql.size());
+  drive(status, read_timeout_,
+        [&](int ready) { return mysql_real_query_cont(&ret, m_, ready); });
+  if (ret != 0) {
+    fill_error(err);
+    return false;
+  }
+  return true;
+}
+
+MYSQL_RES* Connection::store(Error* err, bool* failed) {
+  MYSQL_RES* res = nullptr;
+  int status = mysql_store_result_start(&res, m_);
+  drive(status, read_timeout_, [&](int ready) { return mysql_store_result_cont(&res, m_, ready); });
+  *failed = !res && mysql_field_count(m_) != 0;
+  if (*failed) fill_error(err);
+  return res;
+}
+
+void Connection::drain() {
+  // Drain further result sets (CALL, multi-statements) so the connection stays usable.
+  while (mysql_more_results(m_)) {
+    int ret = 0;
+    int status = mysql_next_result_start(&ret, m_);
+    if (!drive(status, read_timeout_,
+               [&](int ready) { return mysql_next_result_cont(&ret, m_, ready); }) ||
+        ret != 0)
+      return;
+    Error ignored;
+    bool failed = false;
+    if (MYSQL_RES* extra = store(&ignored, &failed)) mysql_free_result(extra);
+    if (failed) return;
+  }
+}
+
 bool Connection::query(const std::string& sql, std::vector<Row>* rows, Error* err) {
   rows->clear();
-  if (mysql_real_query(m_, sql.data(), sql.size()) != 0) {
-    fill_error(err);
-    return false;
-  }
-  MYSQL_RES* res = mysql_store_result(m_);
-  if (!res) {
-    if (mysql_field_count(m_) == 0) return true;
-    fill_error(err);
-    return false;
-  }
+  if (!run(sql, err)) return false;
+  bool failed = false;
+  MYSQL_RES* res = store(err, &failed);
+  if (!res) return !failed;
   unsigned n = mysql_num_fields(res);
   MYSQL_FIELD* fields = mysql_fetch_fields(res);
   while (MYSQL_ROW r = mysql_fetch_row(res)) {
@@ -121,10 +291,31 @@ bool Connection::query(const std::string& sql, std::vector<Row>* rows, Error* er
     rows->push_back(std::move(row));
   }
   mysql_free_result(res);
-  // Drain further result sets (CALL, multi-statements) so the connection stays usable.
-  while (mysql_more_results(m_) && mysql_next_result(m_) == 0) {
-    if (MYSQL_RES* extra = mysql_store_result(m_)) mysql_free_result(extra);
+  drain();
+  return true;
+}
+
+bool Connection::query_ordered(const std::string& sql, std::vector<std::string>* columns,
+                               std::vector<std::vector<std::optional<std::string>>>* rows,
+                               Error* err) {
+  columns->clear();
+  rows->clear();
+  if (!run(sql, err)) return false;
+  bool failed = false;
+  MYSQL_RES* res = store(err, &failed);
+  if (!res) return !failed;
+  unsigned n = mysql_num_fields(res);
+  MYSQL_FIELD* fields = mysql_fetch_fields(res);
+  for (unsigned i = 0; i < n; ++i) columns->emplace_back(fields[i].name);
+  while (MYSQL_ROW r = mysql_fetch_row(res)) {
+    unsigned long* lens = mysql_fetch_lengths(res);
+    std::vector<std::optional<std::string>> row;
+    for (unsigned i = 0; i < n; ++i)
+      row.push_back(r[i] ? std::optional<std::string>(std::string(r[i], lens[i])) : std::nullopt);
+    rows->push_back(std::move(row));
   }
+  mysql_free_result(res);
+  drain();
   return true;
 }
 
@@ -134,27 +325,17 @@ bool Connection::exec(const std::string& sql, Error* err) {
 }
 
 std::optional<std::string> Connection::scalar(const std::string& sql, Error* err) {
-  if (mysql_real_query(m_, sql.data(), sql.size()) != 0) {
-    fill_error(err);
-    return std::nullopt;
-  }
-  MYSQL_RES* res = mysql_store_result(m_);
-  if (!res) {
-    fill_error(err);
-    return std::nullopt;
-  }
-  std::optional<std::string> out;
-  if (MYSQL_ROW r = mysql_fetch_row(res)) {
-    unsigned long* lens = mysql_fetch_lengths(res);
-    if (mysql_num_fields(res) > 0 && r[0]) out = std::string(r[0], lens[0]);
-  }
-  mysql_free_result(res);
-  if (!out) {
+  std::vector<std::string> cols;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  if (!query_ordered(sql, &cols, &rows, err)) return std::nullopt;
+  if (rows.empty() || rows[0].empty() || !rows[0][0]) {
     err->code = 0;
     err->message = "query returned no value";
     err->explanation.clear();
+    err->timed_out = false;
+    return std::nullopt;
   }
-  return out;
+  return rows[0][0];
 }
 
 std::string Connection::server_version() const { return mysql_get_server_info(m_); }
@@ -164,5 +345,10 @@ bool Connection::is_mariadb() const {
 }
 
 unsigned long Connection::version_number() const { return mysql_get_server_version(m_); }
+
+std::string Connection::tls_cipher() const {
+  const char* c = mysql_get_ssl_cipher(m_);
+  return c ? c : "";
+}
 
 }  // namespace hakit::mysql

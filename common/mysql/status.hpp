@@ -1,0 +1,80 @@
+#pragma once
+// Reading what a server says about replication and Galera, independent of the connection so
+// unit tests feed fake rows: SHOW SLAVE/REPLICA STATUS in both spellings (Slave_/Master_ and
+// Replica_/Source_), MariaDB named connections and MySQL channels, SHOW STATUS LIKE 'wsrep%',
+// and timestamps for freshness and heartbeat checks.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/mysql/connection.hpp"
+
+namespace hakit::mysql {
+
+/// Which replication-status statement a server understands.
+/// MariaDB >= 10.5.1 and MySQL >= 8.0.22 speak REPLICA; older ones only SLAVE. On MariaDB
+/// without a connection name, ALL ... STATUS lists every named connection (multi-source).
+/// A name selects one MariaDB connection, or one MySQL channel (FOR CHANNEL).
+std::string replica_status_sql(bool mariadb, unsigned long version,
+                               const std::string& connection_name);
+
+/// Quotes a string as an SQL literal ('...' with \\ and ' escaped).
+std::string sql_quote(const std::string& s);
+
+/// True when `name` is a safe SQL identifier path ("percona.heartbeat", "ts"): letters,
+/// digits, '_' and '$', dot-separated. Such names are interpolated into SQL, so nothing else.
+bool is_identifier_path(const std::string& name);
+
+/// One replication connection: a row of SHOW SLAVE/REPLICA STATUS in either spelling.
+struct ReplicaStatus {
+  std::string connection_name;  ///< MariaDB Connection_name / MySQL Channel_Name ("" = default)
+  std::string source_host;
+  int source_port = 0;
+  std::string io_running;   ///< "Yes", "No", "Connecting", "Preparing"
+  std::string sql_running;  ///< "Yes", "No"
+  std::string io_state;     ///< Slave_IO_State: what the IO thread is doing
+  unsigned io_errno = 0;
+  std::string io_error;
+  unsigned sql_errno = 0;
+  std::string sql_error;
+  std::optional<long long> seconds_behind;  ///< nullopt for NULL (lag unknown)
+  long long sql_delay = 0;                   ///< MASTER_DELAY / SOURCE_DELAY seconds
+  std::string using_gtid;                    ///< MariaDB: No, Slave_Pos, Current_Pos
+  std::string gtid_io_pos;                   ///< MariaDB Gtid_IO_Pos
+
+  bool io_ok() const { return io_running == "Yes"; }
+  bool sql_ok() const { return sql_running == "Yes"; }
+  /// "'name' " for a named connection, "" for the default one (message prefix).
+  std::string label() const;
+};
+
+/// Reads one status row. Fails (with *err) when the thread columns are missing in both
+/// spellings: the row is not replication status.
+bool parse_replica_status(const Row& row, ReplicaStatus* out, std::string* err);
+
+/// Galera node state from SHOW GLOBAL STATUS LIKE 'wsrep%'.
+struct GaleraStatus {
+  bool provider = false;            ///< any wsrep_ status at all (a Galera-enabled server)
+  std::string ready;                ///< wsrep_ready: ON/OFF
+  std::string connected;            ///< wsrep_connected: ON/OFF
+  std::optional<int> local_state;   ///< wsrep_local_state: 1 Joining, 2 Donor, 3 Joined, 4 Synced
+  std::string local_state_comment;  ///< wsrep_local_state_comment: "Synced", "Donor/Desynced"
+  std::string cluster_status;       ///< wsrep_cluster_status: Primary, non-Primary, Disconnected
+  std::optional<int> cluster_size;  ///< wsrep_cluster_size
+};
+
+/// Galera local states (wsrep_local_state).
+enum GaleraState { kJoining = 1, kDonor = 2, kJoined = 3, kSynced = 4 };
+
+/// Reads Variable_name/Value rows (any case of the column names).
+GaleraStatus parse_galera_status(const std::vector<Row>& rows);
+
+/// A point in time from an SQL value: "2026-11-22 03:00:00[.ffffff]", "2026-11-22T03:00:00Z"
+/// (pt-heartbeat), a DATE, or seconds since the epoch ("1763780400", "1763780400.25").
+struct Timestamp {
+  double seconds = 0;  ///< civil times count as if UTC; epochs are true UTC
+  bool epoch = false;  ///< the value was a number of seconds since 1970
+};
+std::optional<Timestamp> parse_timestamp(const std::string& text, std::string* err);
+
+}  // namespace hakit::mysql

@@ -1,0 +1,169 @@
+#include "check_mysql_slave/check_mysql_slave.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <fstream>
+
+namespace hakit::check_mysql {
+
+namespace {
+
+using mysql::Clock;
+
+std::string target(const config::MysqlProfile& p) {
+  std::string where = !p.socket.empty() ? p.socket
+                      : !p.defaults_file.empty() && p.host == config::MysqlProfile{}.host
+                          ? "(" + p.defaults_file + ")"
+                          : fmt::format("{}:{}", p.host, p.port);
+  return p.user.empty() ? where : fmt::format("{} as {}", where, p.user);
+}
+
+CheckResult failed(const std::string& what, const mysql::Error& e) {
+  return CheckResult{State::kCritical, what + ": " + e.describe(), {}};
+}
+
+std::optional<std::string> cell(const std::vector<std::optional<std::string>>& row, size_t i) {
+  return i < row.size() ? row[i] : std::nullopt;
+}
+
+/// SHOW ... STATUS, @@read_only and the optional heartbeat: everything the replica/master
+/// judgement needs. False with *res set when a query fails.
+bool gather_replication(mysql::Connection& conn, const config::MysqlCheckConfig& c,
+                        ReplicationFacts* facts, CheckResult* res) {
+  mysql::Error e;
+  const std::string sql =
+      mysql::replica_status_sql(conn.is_mariadb(), conn.version_number(), c.connection);
+  std::vector<mysql::Row> rows;
+  spdlog::debug("{}", sql);
+  if (!conn.query(sql, &rows, &e)) {
+    *res = failed(sql, e);
+    return false;
+  }
+  for (const auto& row : rows) {
+    mysql::ReplicaStatus st;
+    std::string err;
+    if (!mysql::parse_replica_status(row, &st, &err)) {
+      *res = CheckResult{State::kUnknown, sql + ": " + err, {}};
+      return false;
+    }
+    facts->channels.push_back(std::move(st));
+  }
+  if (!c.connection.empty() && facts->channels.empty() && c.role != "master") {
+    // A named connection that does not exist is a mistake, not a master.
+    *res = CheckResult{State::kCritical,
+                       fmt::format("no replication connection named '{}'", c.connection), {}};
+    return false;
+  }
+  auto ro = conn.scalar("SELECT @@global.read_only", &e);
+  if (!ro) {
+    *res = failed("SELECT @@global.read_only", e);
+    return false;
+  }
+  facts->read_only = *ro != "0" && *ro != "OFF";
+
+  if (!c.heartbeat_table.empty() && !facts->channels.empty()) {
+    std::string where = c.heartbeat_server_id
+                            ? fmt::format(" WHERE server_id = {}", *c.heartbeat_server_id)
+                            : "";
+    const std::string hb = fmt::format(
+        "SELECT (SELECT {0} FROM {1}{2} ORDER BY {0} DESC LIMIT 1), {3}, UNIX_TIMESTAMP()",
+        c.heartbeat_column, c.heartbeat_table, where,
+        c.heartbeat_utc ? "UTC_TIMESTAMP(6)" : "NOW(6)");
+    std::vector<std::string> cols;
+    std::vector<std::vector<std::optional<std::string>>> hrows;
+    if (!conn.query_ordered(hb, &cols, &hrows, &e)) {
+      if (e.timed_out) {
+        *res = failed("heartbeat", e);
+        return false;
+      }
+      facts->heartbeat_error = e.describe();
+    } else if (hrows.empty() || !cell(hrows[0], 0)) {
+      facts->heartbeat_error = "no heartbeat row in " + c.heartbeat_table;
+    } else {
+      std::string err;
+      facts->heartbeat_lag = age_of(*cell(hrows[0], 0), cell(hrows[0], 1).value_or(""),
+                                    cell(hrows[0], 2).value_or(""), &err);
+      if (!facts->heartbeat_lag) facts->heartbeat_error = err;
+    }
+  }
+  return true;
+}
+
+CheckResult check_galera(mysql::Connection& conn, const config::MysqlCheckConfig& c) {
+  mysql::Error e;
+  std::vector<mysql::Row> rows;
+  const std::string sql = "SHOW GLOBAL STATUS LIKE 'wsrep%'";
+  if (!conn.query(sql, &rows, &e)) return failed(sql, e);
+  return evaluate_galera(c, mysql::parse_galera_status(rows));
+}
+
+CheckResult check_freshness(mysql::Connection& conn, const config::MysqlCheckConfig& c) {
+  mysql::Error e;
+  std::vector<std::string> cols;
+  std::vector<std::vector<std::optional<std::string>>> rows;
+  spdlog::debug("freshness query: {}", c.query);
+  if (!conn.query_ordered(c.query, &cols, &rows, &e)) return failed("freshness query", e);
+  if (rows.empty()) return evaluate_freshness(c, std::nullopt, "the query returned no rows");
+  auto value = cell(rows[0], 0);
+  if (!value) return evaluate_freshness(c, std::nullopt, "the query returned NULL");
+  // The server's clock, not ours: the value was written by (and is read in the time zone of)
+  // the database, and a checking host's clock skew must not make a master look dead.
+  std::vector<std::vector<std::optional<std::string>>> now;
+  if (!conn.query_ordered("SELECT NOW(6), UNIX_TIMESTAMP(NOW(6))", &cols, &now, &e))
+    return failed("SELECT NOW(6)", e);
+  std::string err;
+  auto age = age_of(*value, now.empty() ? "" : cell(now[0], 0).value_or(""),
+                    now.empty() ? "" : cell(now[0], 1).value_or(""), &err);
+  return evaluate_freshness(c, age, age ? "" : "the query's value: " + err);
+}
+
+std::string shorten(std::string s, size_t max) {
+  if (s.size() > max) s = s.substr(0, max) + "...";
+  return s;
+}
+
+}  // namespace
+
+std::optional<CheckResult> maintenance(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || stat(path.c_str(), &st) != 0) return std::nullopt;
+  CheckResult res;
+  res.state = State::kCritical;
+  res.summary = fmt::format("maintenance: {} exists, failing on purpose", path);
+  // The file's first line, when there is one, says why (who, which ticket).
+  std::ifstream in(path);
+  std::string why;
+  if (in && std::getline(in, why) && !why.empty()) res.summary += " (" + shorten(why, 100) + ")";
+  return res;
+}
+
+CheckResult run(const Options& opts) {
+  const auto start = Clock::now();
+  if (auto m = maintenance(opts.maintenance_file.value_or(""))) return *m;
+  const auto& c = opts.check;
+  const auto deadline = start + c.timeout.value_or(kDefaultTimeout);
+  mysql::Error e;
+  auto conn = mysql::Connection::open(opts.profile, deadline, &e);
+  if (!conn) return failed("cannot connect to " + target(opts.profile), e);
+  spdlog::debug("connected to {} ({}){}", target(opts.profile), conn->server_version(),
+                conn->tls_cipher().empty() ? "" : ", TLS " + conn->tls_cipher());
+
+  CheckResult res;
+  if (c.mode == "galera") {
+    res = check_galera(*conn, c);
+  } else if (c.mode == "freshness") {
+    res = check_freshness(*conn, c);
+  } else {
+    ReplicationFacts facts;
+    if (gather_replication(*conn, c, &facts, &res)) res = evaluate_replication(c, facts);
+  }
+  if (c.mode != "freshness" && !c.query.empty() && Clock::now() < deadline)
+    res = combine(res, check_freshness(*conn, c));
+  double took = std::chrono::duration<double>(Clock::now() - start).count();
+  res.perfdata.push_back({"time", took, "s", {}, {}, 0.0, {}});
+  return res;
+}
+
+}  // namespace hakit::check_mysql

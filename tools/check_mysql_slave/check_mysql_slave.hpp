@@ -1,0 +1,76 @@
+#pragma once
+// check_mysql_slave: role-aware database health for keepalived's vrrp_script, operators and
+// Nagios. Modes: replica (threads, errors, lag; a writable master with no replication passes
+// in its role), master, galera (wsrep state), freshness (a timestamp newer than --max-age).
+// One Nagios line; a hung server costs --timeout and nothing more (see common/mysql).
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/cli.hpp"
+#include "common/config.hpp"
+#include "common/mysql/status.hpp"
+#include "common/result.hpp"
+
+namespace hakit::check_mysql {
+
+/// The service name printed first on the line.
+inline constexpr const char* kService = "MYSQL";
+/// Whole-check timeout when neither the command line nor the config gives one.
+inline constexpr Millis kDefaultTimeout{2000};
+
+/// What the command line asked for. `check` and `profile` hold the effective settings: the
+/// config entry and profile (with --check/--mysql) overlaid with the command line.
+struct Options {
+  config::MysqlCheckConfig check;
+  config::MysqlProfile profile;
+  std::string check_name;                       ///< --check NAME
+  std::string profile_name;                     ///< --mysql NAME
+  std::optional<std::string> maintenance_file;  ///< --maintenance-file ("" disables)
+  std::optional<std::string> password_file;     ///< command-line credentials replace the
+  std::optional<std::string> defaults_file;     ///< profile's (one source of the password)
+};
+
+/// The tool's parser, writing into *opts and *common.
+std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common);
+
+/// Builds the effective options: the config's check entry and profile, then the command line
+/// (`args`, re-parsed on top: what was given there wins). False with *err (an UNKNOWN).
+bool resolve_options(const config::Config& cfg, const std::vector<std::string>& args,
+                     Options* opts, std::string* err);
+
+/// State name ("critical") to State.
+State parse_state(const std::string& name);
+
+/// What the server said, gathered for the replica/master evaluation.
+struct ReplicationFacts {
+  std::vector<mysql::ReplicaStatus> channels;  ///< empty: no replication configured
+  std::optional<bool> read_only;
+  std::optional<double> heartbeat_lag;         ///< seconds, when a heartbeat table is set
+  std::string heartbeat_error;                 ///< why the heartbeat lag is unknown
+};
+
+/// Replica/master judgement: threads, errors (quoted), lag against -w/-c, role vs read_only.
+CheckResult evaluate_replication(const config::MysqlCheckConfig& c, const ReplicationFacts& f);
+
+/// Galera judgement: ready, connected, Synced (Donor allowed by option), Primary, size >= N.
+CheckResult evaluate_galera(const config::MysqlCheckConfig& c, const mysql::GaleraStatus& g);
+
+/// Freshness judgement: `age` seconds (nullopt: no timestamp, with `why`) against max_age.
+CheckResult evaluate_freshness(const config::MysqlCheckConfig& c, std::optional<double> age,
+                               const std::string& why);
+
+/// Age in seconds of `value` against the server's clock (`server_now`: NOW(6) for civil
+/// times, `server_epoch`: UNIX_TIMESTAMP(NOW(6)) for epoch numbers). nullopt + *err when the
+/// value is not a timestamp.
+std::optional<double> age_of(const std::string& value, const std::string& server_now,
+                             const std::string& server_epoch, std::string* err);
+
+/// CRITICAL with the reason when the maintenance file exists; nothing otherwise.
+std::optional<CheckResult> maintenance(const std::string& path);
+
+/// The whole check: maintenance file, connection, queries, evaluation.
+CheckResult run(const Options& opts);
+
+}  // namespace hakit::check_mysql

@@ -1,0 +1,213 @@
+// check_mysql_slave: pure judgements over what the server said (unit tests feed fake rows).
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "check_mysql_slave/check_mysql_slave.hpp"
+
+namespace hakit::check_mysql {
+
+namespace {
+
+/// Problems found so far; the summary lists them after the role.
+struct Findings {
+  State state = State::kOk;
+  std::vector<std::string> problems;
+  std::vector<std::string> notes;  ///< shown when nothing is wrong
+  void add(State s, std::string text) {
+    state = worst(state, s);
+    problems.push_back(std::move(text));
+  }
+  /// "HEAD: problem, problem" or, when all is well, "HEAD<ok_sep>note, note".
+  std::string render(const std::string& head, const std::string& ok_sep) const {
+    const auto& items = problems.empty() ? notes : problems;
+    std::string out;
+    for (const auto& p : items) out += (out.empty() ? "" : ", ") + p;
+    if (out.empty()) return head;
+    return head + (problems.empty() ? ok_sep : ": ") + out;
+  }
+};
+
+// A server's error text inside our one line: quoted, single-line, bounded.
+std::string quote(const std::string& s, size_t max = 160) {
+  std::string t;
+  for (char c : s) t += (c == '\n' || c == '\r' || c == '"') ? (c == '"' ? '\'' : ' ') : c;
+  if (t.size() > max) t = t.substr(0, max) + "...";
+  return "\"" + t + "\"";
+}
+
+std::string secs_text(double s) {
+  if (s < 10 && std::floor(s) != s) return fmt::format("{:.1f} s", s);
+  return fmt::format("{:.0f} s", s);
+}
+
+std::optional<double> secs(const std::optional<Millis>& m) {
+  if (!m) return std::nullopt;
+  return seconds(*m);
+}
+
+void judge_lag(const config::MysqlCheckConfig& c, const std::string& who, double lag,
+               const std::string& source, Findings* f) {
+  auto w = secs(c.lag_warning), cr = secs(c.lag_critical);
+  if (cr && lag > *cr)
+    f->add(State::kCritical, fmt::format("{}lag {} > {}{}", who, secs_text(lag), secs_text(*cr),
+                                         source));
+  else if (w && lag > *w)
+    f->add(State::kWarning, fmt::format("{}lag {} > {}{}", who, secs_text(lag), secs_text(*w),
+                                        source));
+  else
+    f->notes.push_back(fmt::format("{}lag {}{}", who, secs_text(lag), source));
+}
+
+}  // namespace
+
+CheckResult evaluate_replication(const config::MysqlCheckConfig& c, const ReplicationFacts& facts) {
+  CheckResult res;
+  Findings f;
+  const bool configured = !facts.channels.empty();
+  bool is_replica = configured;
+  if (c.role == "replica") is_replica = true;
+  if (c.role == "master") is_replica = false;
+
+  if (c.role == "replica" && !configured)
+    f.add(State::kCritical, "no replication configured");
+
+  const bool many = facts.channels.size() > 1;
+  for (const auto& ch : facts.channels) {
+    const std::string who = ch.label();
+    if (!ch.sql_ok()) {
+      std::string t = fmt::format("{}SQL thread {}", who,
+                                  ch.sql_running.empty() ? "not running" : ch.sql_running);
+      if (ch.sql_errno) t += fmt::format(": error {} {}", ch.sql_errno, quote(ch.sql_error));
+      f.add(State::kCritical, t);
+    } else if (ch.sql_errno) {
+      f.add(State::kCritical,
+            fmt::format("{}SQL error {} {}", who, ch.sql_errno, quote(ch.sql_error)));
+    }
+    if (!ch.io_ok()) {
+      std::string t = fmt::format("{}IO thread {}", who,
+                                  ch.io_running.empty() ? "not running" : ch.io_running);
+      if (ch.io_errno) t += fmt::format(": error {} {}", ch.io_errno, quote(ch.io_error));
+      f.add(parse_state(c.io_thread_down), t);
+    } else if (ch.io_errno) {
+      f.add(State::kWarning, fmt::format("{}IO error {} {}", who, ch.io_errno, quote(ch.io_error)));
+    }
+    // Lag: a stopped SQL thread is already CRITICAL and has no lag to speak of.
+    if (!ch.sql_ok()) continue;
+    const std::string label = many ? "lag_" + (ch.connection_name.empty() ? "default" : ch.connection_name)
+                                   : "lag";
+    if (!c.heartbeat_table.empty()) continue;  // one heartbeat lag below, not per channel
+    if (!ch.seconds_behind) {
+      f.add(parse_state(c.null_lag),
+            fmt::format("{}lag unknown (Seconds_Behind_Master is NULL)", who));
+      continue;
+    }
+    double lag = static_cast<double>(*ch.seconds_behind);
+    judge_lag(c, who, lag, "", &f);
+    res.perfdata.push_back({label, lag, "s", secs(c.lag_warning), secs(c.lag_critical), 0.0, {}});
+  }
+  if (!c.heartbeat_table.empty() && (configured || c.role == "replica")) {
+    if (facts.heartbeat_lag) {
+      judge_lag(c, "", *facts.heartbeat_lag, " (heartbeat)", &f);
+      res.perfdata.push_back({"lag", *facts.heartbeat_lag, "s", secs(c.lag_warning),
+                              secs(c.lag_critical), 0.0, {}});
+    } else {
+      f.add(parse_state(c.null_lag),
+            "heartbeat lag unknown" +
+                (facts.heartbeat_error.empty() ? "" : " (" + facts.heartbeat_error + ")"));
+    }
+  }
+
+  if (facts.read_only) {
+    if (is_replica && !*facts.read_only)
+      f.add(State::kWarning, "replica is writable (read_only=OFF)");
+    else if (!is_replica && *facts.read_only)
+      f.add(State::kWarning, "master is read-only (read_only=ON)");
+    else
+      f.notes.push_back(*facts.read_only ? "read-only" : "writable");
+  }
+  // "replica running, lag 0 s, read-only" / "replica: SQL thread No: error 1062 \"...\""
+  std::string head;
+  if (is_replica) {
+    head = many ? fmt::format("replica of {} sources", facts.channels.size()) : "replica";
+    if (configured && f.problems.empty()) head += " running";
+  } else {
+    head = configured ? "master (replicating too)" : "master, no replication";
+  }
+  res.state = f.state;
+  res.summary = f.render(head, ", ");
+  return res;
+}
+
+CheckResult evaluate_galera(const config::MysqlCheckConfig& c, const mysql::GaleraStatus& g) {
+  CheckResult res;
+  Findings f;
+  if (!g.provider) {
+    res.state = State::kCritical;
+    res.summary = "not a Galera node (no wsrep status: wsrep_on=OFF or no provider)";
+    return res;
+  }
+  if (g.ready != "ON") f.add(State::kCritical, fmt::format("wsrep_ready={}", g.ready));
+  if (g.connected != "ON") f.add(State::kCritical, fmt::format("wsrep_connected={}", g.connected));
+  if (g.cluster_status != "Primary")
+    f.add(State::kCritical,
+          fmt::format("cluster status {} (this node is outside the Primary component)",
+                      g.cluster_status.empty() ? "unknown" : g.cluster_status));
+  std::string comment = g.local_state_comment.empty()
+                            ? fmt::format("state {}", g.local_state.value_or(0))
+                            : g.local_state_comment;
+  if (g.local_state == mysql::kSynced) {
+    f.notes.push_back("Synced");
+  } else if (g.local_state == mysql::kDonor && c.allow_donor) {
+    f.notes.push_back(comment + " (allowed)");
+  } else {
+    f.add(State::kCritical, fmt::format("{} ({}), not Synced", comment, g.local_state.value_or(0)));
+  }
+  if (g.cluster_status == "Primary") f.notes.push_back("Primary");
+  int size = g.cluster_size.value_or(0);
+  if (size < c.min_cluster_size)
+    f.add(State::kCritical, fmt::format("cluster size {} < {}", size, c.min_cluster_size));
+  else
+    f.notes.push_back(fmt::format("cluster size {} (min {})", size, c.min_cluster_size));
+  res.perfdata.push_back({"cluster_size", static_cast<double>(size), "", {},
+                          static_cast<double>(c.min_cluster_size), 0.0, {}});
+  res.state = f.state;
+  res.summary = f.render("Galera node", " ");
+  return res;
+}
+
+CheckResult evaluate_freshness(const config::MysqlCheckConfig& c, std::optional<double> age,
+                               const std::string& why) {
+  CheckResult res;
+  const double max = seconds(c.max_age);
+  if (!age) {
+    res.state = State::kCritical;
+    res.summary = "freshness: " + (why.empty() ? "the query returned no timestamp" : why);
+    return res;
+  }
+  double a = std::max(0.0, *age);
+  res.perfdata.push_back({"age", a, "s", {}, max, 0.0, {}});
+  if (a > max) {
+    res.state = State::kCritical;
+    res.summary = fmt::format("stale: last update {} ago > {}",
+                              format_duration(Millis(static_cast<long long>(a * 1000))),
+                              format_duration(c.max_age));
+  } else {
+    res.state = State::kOk;
+    res.summary = fmt::format("fresh: last update {} ago (max {})",
+                              format_duration(Millis(static_cast<long long>(a * 1000))),
+                              format_duration(c.max_age));
+  }
+  return res;
+}
+
+std::optional<double> age_of(const std::string& value, const std::string& server_now,
+                             const std::string& server_epoch, std::string* err) {
+  auto ts = mysql::parse_timestamp(value, err);
+  if (!ts) return std::nullopt;
+  auto now = mysql::parse_timestamp(ts->epoch ? server_epoch : server_now, err);
+  if (!now) return std::nullopt;
+  return now->seconds - ts->seconds;
+}
+
+}  // namespace hakit::check_mysql

@@ -1,0 +1,1 @@
+add_tool(check_mysql_slave LIBS hakit_mysql)
