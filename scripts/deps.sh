@@ -9,10 +9,10 @@ PACKAGES=(
   libcurl4-openssl-dev libmariadb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev doctest-dev nlohmann-json3-dev libssl-dev zlib1g-dev dpkg-dev help2man fakeroot logrotate
   # tests: real servers and peers
-  python3 python3-pytest mariadb-server mariadb-client galera-4 nginx-light rsync
+  python3 python3-pytest python3-pymysql mariadb-server mariadb-client galera-4 nginx-light rsync
   keepalived openssl iproute2 procps psmisc util-linux
   # benchmarks: the peer tools we compare with
-  monitoring-plugins-basic monitoring-plugins-standard hyperfine curl time
+  monitoring-plugins-basic monitoring-plugins-standard liburiparser1 hyperfine curl time
 )
 
 missing=()
