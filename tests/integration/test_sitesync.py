@@ -105,7 +105,7 @@ def test_full_then_incremental_sync_with_journal_and_metrics(daemon, work):
     assert tree(f"{work}/site1") == tree(src)
     e = journal(work)[-1]
     assert (e["tool"], e["job"], e["result"], e["files"]) == ("sitesync", "site1", "ok", 21)
-    metrics = open(f"{work}/state/metrics/sitesync.job.site1.prom").read()
+    metrics = open(f"{work}/state/metrics/sitesync.site1.prom").read()
     assert 'hakit_sitesync_files_transferred{job="site1"} 21' in metrics
     assert 'hakit_sitesync_exit_code{job="site1"} 0' in metrics
 
@@ -337,7 +337,7 @@ def test_two_concurrent_runs_one_runs_one_exits_quietly(daemon, work):
     first = subprocess.Popen([binary("sitesync"), "site1"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
-        lock = os.path.join(work, "run", "sitesync", "job.site1.lock")
+        lock = os.path.join(work, "run", "sitesync", "site1.lock")
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if os.path.exists(lock) and open(lock).read().strip() == str(first.pid):

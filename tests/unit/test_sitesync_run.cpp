@@ -108,7 +108,7 @@ struct Fixture {
     cfg.run_dir = dir + "/run";
     cfg.path = "test";
     target.name = "site1";
-    target.lock_name = "job.site1";
+    target.lock_name = "site1";
     target.job.sources = {"rsync://127.0.0.1/archive_site1"};
     target.job.dest = dir + "/dest";
   }
@@ -141,7 +141,7 @@ TEST_CASE("sitesync run: a clean round is one rsync pass, journaled and measured
   CHECK(j[0]["job"] == "site1");
   CHECK(j[0]["result"] == "ok");
   CHECK(j[0]["files"] == 2);
-  std::ifstream m(f.cfg.metrics_path() + "/sitesync.job.site1.prom");
+  std::ifstream m(f.cfg.metrics_path() + "/sitesync.site1.prom");
   std::string text((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
   CHECK(text.find("hakit_sitesync_bytes_transferred{job=\"site1\"} 15") != std::string::npos);
 }

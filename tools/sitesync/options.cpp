@@ -177,7 +177,7 @@ bool resolve_targets(const Options& o, const config::Config& cfg, const std::str
                          cfg.path.empty() ? "(none loaded)" : cfg.path);
       return false;
     }
-    for (const auto& [name, job] : cfg.sync) out->push_back({name, "job." + sanitize(name), job, false});
+    for (const auto& [name, job] : cfg.sync) out->push_back({name, sanitize(name), job, false});
   } else if (o.args.empty()) {
     *err = "nothing to do: name a JOB, --all, or a SOURCE (see --help)";
     return false;
@@ -192,7 +192,7 @@ bool resolve_targets(const Options& o, const config::Config& cfg, const std::str
                            known.empty() ? "none" : known);
         return false;
       }
-      out->push_back({a, "job." + sanitize(a), it->second, false});
+      out->push_back({a, sanitize(a), it->second, false});
     }
   } else {
     // Ad hoc: SOURCE... [DEST]. The last argument is DEST when it is a local path and there
