@@ -1,0 +1,111 @@
+#include "notify/ports.hpp"
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+namespace hakit::notify {
+
+namespace {
+
+class MysqlDb : public Db {
+ public:
+  explicit MysqlDb(std::unique_ptr<mysql::Connection> c) : c_(std::move(c)) {}
+  bool query(const std::string& sql, std::vector<mysql::Row>* rows, std::string* err) override {
+    mysql::Error e;
+    if (c_->query(sql, rows, &e)) return true;
+    *err = e.describe();
+    return false;
+  }
+  bool exec(const std::string& sql, std::string* err) override {
+    mysql::Error e;
+    if (c_->exec(sql, &e)) return true;
+    *err = e.describe();
+    return false;
+  }
+  bool is_mariadb() const override { return c_->is_mariadb(); }
+
+ private:
+  std::unique_ptr<mysql::Connection> c_;
+};
+
+}  // namespace
+
+std::unique_ptr<Db> MysqlConnector::open(const config::MysqlProfile& profile, Millis cap,
+                                         std::string* err) {
+  config::MysqlProfile p = profile;
+  cap = std::max(cap, Millis(1000));
+  p.connect_timeout = std::min(p.connect_timeout, cap);
+  p.read_timeout = std::min(p.read_timeout, cap);
+  p.write_timeout = std::min(p.write_timeout, cap);
+  mysql::Error e;
+  auto c = mysql::Connection::open(p, &e);
+  if (!c) {
+    *err = e.describe();
+    return nullptr;
+  }
+  return std::make_unique<MysqlDb>(std::move(c));
+}
+
+bool IfaddrsProbe::is_local(const std::string& address, const std::string& interface,
+                            std::string* err) {
+  // Compare binary addresses so "192.0.2.1" and an IPv6 spelling variant both match.
+  unsigned char want[sizeof(in6_addr)] = {};
+  int family = AF_INET;
+  if (inet_pton(AF_INET, address.c_str(), want) != 1) {
+    family = AF_INET6;
+    if (inet_pton(AF_INET6, address.c_str(), want) != 1) {
+      *err = "vip address '" + address + "' is not an IPv4 or IPv6 address";
+      return false;
+    }
+  }
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) {
+    *err = std::string("getifaddrs: ") + std::strerror(errno);
+    return false;
+  }
+  bool found = false;
+  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != family) continue;
+    // keepalived labels VIPs "eth0:1"; the label's base is the interface.
+    std::string name = i->ifa_name ? i->ifa_name : "";
+    if (!interface.empty() && name != interface && name.rfind(interface + ":", 0) != 0) continue;
+    if (family == AF_INET) {
+      auto* sa = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
+      found = std::memcmp(&sa->sin_addr, want, sizeof(in_addr)) == 0;
+    } else {
+      auto* sa = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);
+      found = std::memcmp(&sa->sin6_addr, want, sizeof(in6_addr)) == 0;
+    }
+  }
+  freeifaddrs(list);
+  return found;
+}
+
+Services real_services() {
+  static SystemProcessRunner runner;
+  static MysqlConnector db;
+  static IfaddrsProbe addresses;
+  static CurlMessenger messenger;
+  Services s;
+  s.runner = &runner;
+  s.db = &db;
+  s.addresses = &addresses;
+  s.messenger = &messenger;
+  s.sleep = [](Millis d) { std::this_thread::sleep_for(d); };
+  char buf[4096] = {};
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  std::string exe = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  auto slash = exe.rfind('/');
+  s.self_dir = slash == std::string::npos ? "." : exe.substr(0, slash);
+  return s;
+}
+
+}  // namespace hakit::notify

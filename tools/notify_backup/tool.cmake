@@ -1,0 +1,1 @@
+add_tool(notify_backup LIBS hakit_notify)

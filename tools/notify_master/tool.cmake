@@ -1,0 +1,1 @@
+add_tool(notify_master LIBS hakit_notify)
