@@ -1,0 +1,260 @@
+// hakit-status: the report built from a temporary state dir, its JSON and table renderings.
+#include <doctest/doctest.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "hakit_status/status.hpp"
+
+using namespace hakit;
+namespace fs = std::filesystem;
+
+namespace {
+
+// A state dir under /tmp, removed at the end of the test case.
+struct TempStateDir {
+  std::string path;
+  TempStateDir() {
+    char tmpl[] = "/tmp/hakit-status-test-XXXXXX";
+    path = mkdtemp(tmpl);
+  }
+  ~TempStateDir() { fs::remove_all(path); }
+  void write(const std::string& name, const std::string& text) const {
+    std::ofstream(path + "/" + name) << text;
+  }
+};
+
+config::Config make_config(const std::string& state_dir) {
+  config::Config cfg;
+  cfg.state_dir = state_dir;
+  cfg.instances["VI_1"].vip = config::Vip{"192.0.2.100", "eth0"};
+  cfg.instances["VI_2"].vip = config::Vip{"192.0.2.200", "eth1"};
+  cfg.instances["VI_3"];  // no vip
+  cfg.sync["site1"];
+  cfg.sync["site2"];
+  return cfg;
+}
+
+// Only 192.0.2.100 is "here".
+bool fake_probe(const std::string& a) { return a == "192.0.2.100"; }
+
+const char* kJournal =
+    R"({"time":"2026-11-22T01:00:00.000Z","host":"n1","tool":"notify_master","instance":"VI_1","from":"backup","to":"master","outcome":"ok","actions":[{"kind":"flag"}],"duration_ms":1500})"
+    "\n"
+    R"({"time":"2026-11-22T01:05:00.000Z","host":"n1","tool":"sitesync","job":"site1","outcome":"ok","files":3,"bytes":2048,"seconds":0.5})"
+    "\n"
+    "{not json: a torn line after a crash\n"
+    R"({"time":"2026-11-22T01:10:00.000Z","host":"n1","tool":"sitesync","job":"site1","outcome":"failed","error":"rsync exit 10"})"
+    "\n"
+    R"({"time":"2026-11-22T01:11:00.000Z","instance":"VI_2"})"
+    "\n"
+    R"({"time":"2026-11-22T01:12:00.000Z","tool":"sitesync","job":"old_job","outcome":"ok"})"
+    "\n";
+
+}  // namespace
+
+TEST_CASE("status: roles, VIP presence and the warnings they imply") {
+  TempStateDir dir;
+  dir.write("role.VI_1", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  dir.write("role.VI_2", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  auto cfg = make_config(dir.path);
+  auto r = status::collect(cfg, {}, fake_probe);
+  REQUIRE(r.instances.size() == 3);
+  CHECK(r.instances[0].name == "VI_1");
+  CHECK(r.instances[0].role == "master");
+  CHECK(r.instances[0].role_event == "MASTER");
+  CHECK(r.instances[0].vip_present == true);
+  CHECK(r.instances[1].vip_present == false);
+  CHECK_FALSE(r.instances[2].vip_present.has_value());
+  CHECK(r.instances[2].role.empty());
+  // VI_2 claims master without its VIP: exactly one warning, naming it.
+  REQUIRE(r.warnings.size() == 1);
+  CHECK(r.warnings[0].find("VI_2") != std::string::npos);
+  CHECK_FALSE(r.flag.set);
+  CHECK(r.journal.empty());  // no journal yet: an empty list, not an error
+}
+
+TEST_CASE("status: failover flag, journal tail and the last sync per job") {
+  TempStateDir dir;
+  dir.write("journal.jsonl", kJournal);
+  FailoverFlag flag;
+  flag.set_by = "notify_master";
+  flag.reason = "promoted after master loss";
+  flag.instance = "VI_1";
+  std::string err;
+  REQUIRE(set_failover_flag(dir.path, flag, &err));
+  auto cfg = make_config(dir.path);
+  status::Options opts;
+  opts.entries = 2;
+  auto r = status::collect(cfg, opts, fake_probe);
+  CHECK(r.flag.set);
+  CHECK(r.flag.reason == "promoted after master loss");
+  CHECK(r.flag.host == hostname());
+  REQUIRE(r.journal.size() == 2);  // newest last, torn line skipped
+  CHECK(r.journal[1]["job"] == "old_job");
+  CHECK(r.journal[0]["instance"] == "VI_2");
+
+  // site1: failed last, succeeded before; site2: configured, never ran; old_job: only journaled.
+  REQUIRE(r.syncs.size() == 3);
+  const auto& old_job = r.syncs[0];
+  const auto& site1 = r.syncs[1];
+  const auto& site2 = r.syncs[2];
+  CHECK(old_job.job == "old_job");
+  CHECK_FALSE(old_job.configured);
+  CHECK(site1.last.has_value());
+  CHECK((*site1.last)["outcome"] == "failed");
+  CHECK(site1.last_success == "2026-11-22T01:05:00.000Z");
+  CHECK(site2.configured);
+  CHECK_FALSE(site2.last.has_value());
+  CHECK(site2.last_success.empty());
+}
+
+TEST_CASE("status: --instance filters instances and journal entries") {
+  TempStateDir dir;
+  dir.write("journal.jsonl", kJournal);
+  auto cfg = make_config(dir.path);
+  status::Options opts;
+  opts.instance = "VI_1";
+  opts.entries = 10;
+  auto r = status::collect(cfg, opts, fake_probe);
+  REQUIRE(r.instances.size() == 1);
+  CHECK(r.instances[0].name == "VI_1");
+  REQUIRE(r.journal.size() == 1);
+  CHECK(r.journal[0]["tool"] == "notify_master");
+}
+
+TEST_CASE("status: journal rotations are read, oldest first") {
+  TempStateDir dir;
+  dir.write("journal.jsonl.1", R"({"time":"2026-11-22T00:00:00.000Z","tool":"sitesync","job":"site1","outcome":"ok"})"
+                               "\n");
+  dir.write("journal.jsonl", R"({"time":"2026-11-22T00:05:00.000Z","tool":"sitesync","job":"site1","outcome":"refused"})"
+                             "\n");
+  auto cfg = make_config(dir.path);
+  auto r = status::collect(cfg, {}, fake_probe);
+  REQUIRE(r.journal.size() == 2);
+  CHECK(r.journal[0]["outcome"] == "ok");
+  CHECK(r.syncs[0].last_success == "2026-11-22T00:00:00.000Z");
+  CHECK((*r.syncs[0].last)["outcome"] == "refused");
+}
+
+TEST_CASE("status: JSON has stable keys and nulls for what is unknown") {
+  TempStateDir dir;
+  dir.write("journal.jsonl", kJournal);
+  dir.write("role.VI_1", R"({"role":"backup","time":"2026-11-22T01:00:00.000Z","event":"BACKUP"})");
+  auto cfg = make_config(dir.path);
+  auto j = status::to_json(status::collect(cfg, {}, fake_probe));
+  for (const char* key : {"host", "time", "state_dir", "instances", "failover_flag", "sync",
+                          "journal", "warnings"})
+    CHECK_MESSAGE(j.contains(key), key);
+  CHECK(j["instances"][0]["role"] == "backup");
+  CHECK(j["instances"][0]["vip_present"] == true);
+  CHECK(j["instances"][2]["role"].is_null());
+  CHECK(j["instances"][2]["vip_present"].is_null());
+  CHECK(j["failover_flag"]["set"] == false);
+  CHECK_FALSE(j["failover_flag"].contains("reason"));
+  CHECK(j["sync"][2]["last_run"].is_null());
+  CHECK(j["warnings"].size() == 1);  // backup role with the VIP here
+  // Round trip: what --json prints parses back.
+  CHECK(Json::parse(j.dump()) == j);
+}
+
+TEST_CASE("status: journal entries are described whatever fields they have") {
+  CHECK(status::entry_kind(Json::parse(R"({"tool":"sitesync"})")) == "sync");
+  CHECK(status::entry_kind(Json::parse(R"({"job":"a"})")) == "sync");
+  CHECK(status::entry_kind(Json::parse(R"({"instance":"VI_1"})")) == "notify");
+  CHECK(status::entry_kind(Json::parse(R"({"tool":"notify_backup"})")) == "notify");
+  CHECK(status::entry_kind(Json::parse(R"({"x":1})")) == "other");
+  CHECK(status::entry_kind(Json::parse("[1,2]")) == "other");
+
+  auto sync = status::describe_entry(Json::parse(
+      R"({"job":"site1","outcome":"ok","files":3,"bytes":3145728,"duration_ms":2500})"));
+  CHECK(sync == "sync site1 ok 3 files 3.0 MiB 2.5s");
+  auto notify = status::describe_entry(Json::parse(
+      R"({"tool":"notify_master","instance":"VI_1","to":"master","outcome":"failed","error":"mysql_promote: catch-up timeout"})"));
+  CHECK(notify == "notify_master VI_1 ?->master failed: mysql_promote: catch-up timeout");
+  CHECK(status::describe_entry(Json::parse(R"({"instance":"VI_1"})")) == "VI_1");
+  CHECK_FALSE(status::describe_entry(Json::parse(R"({"x":1})")).empty());
+
+  // The shapes notify_* and sitesync write.
+  CHECK(status::describe_entry(Json::parse(
+            R"({"kind":"transition","instance":"VI_1","event":{"type":"INSTANCE","state":"MASTER","priority":100},"to":"master","from":"backup","decision":"ran","outcome":"ok","actions":[{},{}],"duration_ms":1234,"message":"VI_1 MASTER: promotion done"})")) ==
+        "VI_1 backup->master MASTER ok 2 actions 1.2s");
+  CHECK(status::describe_entry(Json::parse(
+            R"({"kind":"transition","instance":"VI_1","event":{"state":"MASTER"},"to":"master","from":"backup","decision":"stale","message":"skipped as stale"})")) ==
+        "VI_1 backup->master MASTER stale: skipped as stale");
+  CHECK(status::describe_entry(Json::parse(
+            R"({"kind":"failover-flag","action":"clear","reason":"old master re-attached","tool":"notify_backup","was_set":true})")) ==
+        "failover flag clear notify_backup: old master re-attached");
+  CHECK(status::describe_entry(Json::parse(
+            R"({"tool":"sitesync","event":"sync","job":"site1","result":"warning","files":2,"bytes":10,"seconds":0.5,"message":"rsync exit 24"})")) ==
+        "sync site1 warning 2 files 10 B 0.5s: rsync exit 24");
+
+  CHECK(status::sync_succeeded(Json::parse(R"({"outcome":"warning"})")));
+  CHECK(status::sync_succeeded(Json::parse(R"({"result":"OK"})")));
+  CHECK(status::sync_succeeded(Json::parse(R"({"ok":true})")));
+  CHECK_FALSE(status::sync_succeeded(Json::parse(R"({"outcome":"failed"})")));
+  CHECK_FALSE(status::sync_succeeded(Json::parse(R"({"job":"a"})")));
+}
+
+TEST_CASE("status: times and ages") {
+  auto t = status::parse_time("2026-11-22T03:04:05.123Z");
+  REQUIRE(t);
+  CHECK(*t == 1795316645);
+  CHECK(status::parse_time("2026-11-22T03:04:05Z") == 1795316645);
+  CHECK_FALSE(status::parse_time("yesterday"));
+  CHECK(status::age(1000, 1042) == "42s ago");
+  CHECK(status::age(0, 300) == "5m ago");
+  CHECK(status::age(0, 3 * 3600) == "3h ago");
+  CHECK(status::age(0, 3 * 86400) == "3d ago");
+  CHECK(status::age(100, 50) == "in the future");
+}
+
+TEST_CASE("status: the table names every part an operator looks for") {
+  TempStateDir dir;
+  dir.write("journal.jsonl", kJournal);
+  dir.write("role.VI_1", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  FailoverFlag flag;
+  flag.set_by = "notify_master";
+  flag.reason = "master lost";
+  std::string err;
+  REQUIRE(set_failover_flag(dir.path, flag, &err));
+  auto cfg = make_config(dir.path);
+  auto r = status::collect(cfg, {}, fake_probe);
+  auto now = *status::parse_time("2026-11-22T01:20:00Z");
+  auto text = status::render_table(r, now);
+  CHECK(text.find("VI_1      master") != std::string::npos);
+  CHECK(text.find("(20m ago)") != std::string::npos);
+  CHECK(text.find("192.0.2.100 on eth0") != std::string::npos);
+  CHECK(text.find("SET ") != std::string::npos);
+  CHECK(text.find("reason: master lost") != std::string::npos);
+  CHECK(text.find("sync site1 failed: rsync exit 10") != std::string::npos);
+  CHECK(text.find("never run") != std::string::npos);  // site2
+  CHECK(text.find("Journal (last 5 entries)") != std::string::npos);
+}
+
+TEST_CASE("status: local addresses come from the real interfaces") {
+  CHECK(status::local_address_present("127.0.0.1"));
+  CHECK(status::local_address_present("127.0.0.1/8"));
+  CHECK_FALSE(status::local_address_present("192.0.2.253"));
+  CHECK_FALSE(status::local_address_present("not-an-address"));
+}
+
+TEST_CASE("status: --write-metrics writes a node_exporter textfile") {
+  TempStateDir dir;
+  dir.write("role.VI_1", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  auto cfg = make_config(dir.path);
+  auto r = status::collect(cfg, {}, fake_probe);
+  std::string err;
+  REQUIRE(status::write_status_metrics(cfg, r, &err));
+  std::ifstream in(cfg.metrics_path() + "/hakit_status.prom");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find("# TYPE hakit_status_role gauge") != std::string::npos);
+  CHECK(text.find(R"(hakit_status_role{instance="VI_1",role="master"} 1)") != std::string::npos);
+  CHECK(text.find(R"(hakit_status_role{instance="VI_1",role="backup"} 0)") != std::string::npos);
+  CHECK(text.find(R"(hakit_status_vip_present{instance="VI_2"} 0)") != std::string::npos);
+  CHECK(text.find("hakit_status_warnings 0") != std::string::npos);
+  CHECK(text.find("hakit_status_sync_last_success_timestamp_seconds") == std::string::npos);
+}
