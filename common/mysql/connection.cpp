@@ -95,8 +95,10 @@ void Connection::fill_error(Error* err) const {
   err->message = mysql_error(m_);
   err->explanation = explain(err->code, err->message);
   err->timed_out = false;
+  err->deadline = false;
   if (timed_out_) {
     err->timed_out = true;
+    err->deadline = deadline_hit_;
     err->explanation = fmt::format("no answer within {} (server hung or overloaded)",
                                    format_duration(timeout_hit_));
   }
@@ -105,13 +107,16 @@ void Connection::fill_error(Error* err) const {
 template <typename Cont>
 bool Connection::drive(int status, Millis wait_limit, Cont cont) {
   timed_out_ = false;
+  deadline_hit_ = false;
   while (status) {
     const auto now = Clock::now();
     // Our limit: this wait's timeout, never past the overall deadline.
     auto ours = now + wait_limit;
     Millis ours_value = wait_limit;
+    bool is_deadline = false;
     if (deadline_ && *deadline_ < ours) {
       ours = *deadline_;
+      is_deadline = true;
       ours_value = std::chrono::duration_cast<Millis>(*deadline_ - start_);
     }
     // The connector's own (whole-second) timer counts only when it is the shorter one.
@@ -140,6 +145,7 @@ bool Connection::drive(int status, Millis wait_limit, Cont cont) {
         // Our limit, not the connector's: the connector then fails the read or write cleanly
         // ("lost connection"), the handle stays usable, and fill_error() says why.
         timed_out_ = true;
+        deadline_hit_ = is_deadline;
         timeout_hit_ = ours_value;
       }
       break;

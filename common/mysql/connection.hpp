@@ -30,6 +30,7 @@ struct Error {
   std::string message;       ///< connector's message
   std::string explanation;   ///< hakit's reading: "access denied for user 'x'", "server hung" ...
   bool timed_out = false;    ///< hakit's own timeout or deadline expired (the server is silent)
+  bool deadline = false;     ///< ... and it was the overall deadline (a check's --timeout)
   std::string describe() const;
 };
 
@@ -86,6 +87,7 @@ class Connection {
   Clock::time_point start_;
   Millis connect_timeout_{0}, read_timeout_{0};
   bool timed_out_ = false;
+  bool deadline_hit_ = false;
   Millis timeout_hit_{0};  ///< the limit that expired, for the message
 };
 

@@ -105,6 +105,19 @@ bool parse_replica_status(const Row& row, ReplicaStatus* out, std::string* err) 
   return true;
 }
 
+namespace {
+
+bool seen_provider_name(const std::vector<Row>& rows) {
+  for (const auto& row : rows) {
+    std::string name = text(row, {"Variable_name", "VARIABLE_NAME"});
+    for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (name == "wsrep_provider_name") return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 GaleraStatus parse_galera_status(const std::vector<Row>& rows) {
   GaleraStatus g;
   for (const auto& row : rows) {
@@ -113,7 +126,8 @@ GaleraStatus parse_galera_status(const std::vector<Row>& rows) {
     for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     if (name.rfind("wsrep_", 0) != 0) continue;
     g.provider = true;
-    if (name == "wsrep_ready") g.ready = value;
+    if (name == "wsrep_provider_name") g.provider_name = value;
+    else if (name == "wsrep_ready") g.ready = value;
     else if (name == "wsrep_connected") g.connected = value;
     else if (name == "wsrep_local_state") {
       if (auto n = number(value)) g.local_state = static_cast<int>(*n);
@@ -123,6 +137,9 @@ GaleraStatus parse_galera_status(const std::vector<Row>& rows) {
       if (auto n = number(value)) g.cluster_size = static_cast<int>(*n);
     }
   }
+  // MariaDB shows wsrep_ status even without Galera (wsrep_on=OFF): an empty provider name
+  // says so. Servers that lack the variable altogether are judged by the rest.
+  if (g.provider && seen_provider_name(rows) && g.provider_name.empty()) g.provider = false;
   return g;
 }
 

@@ -54,7 +54,8 @@ bool parse_replica_status(const Row& row, ReplicaStatus* out, std::string* err);
 
 /// Galera node state from SHOW GLOBAL STATUS LIKE 'wsrep%'.
 struct GaleraStatus {
-  bool provider = false;            ///< any wsrep_ status at all (a Galera-enabled server)
+  bool provider = false;            ///< a Galera provider is loaded (wsrep_provider_name set)
+  std::string provider_name;        ///< wsrep_provider_name: "Galera"
   std::string ready;                ///< wsrep_ready: ON/OFF
   std::string connected;            ///< wsrep_connected: ON/OFF
   std::optional<int> local_state;   ///< wsrep_local_state: 1 Joining, 2 Donor, 3 Joined, 4 Synced

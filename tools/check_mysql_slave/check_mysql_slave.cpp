@@ -24,6 +24,14 @@ CheckResult failed(const std::string& what, const mysql::Error& e) {
   return CheckResult{State::kCritical, what + ": " + e.describe(), {}};
 }
 
+/// The same, naming the check's --timeout when that is what expired.
+CheckResult failed(const std::string& what, mysql::Error e, const config::MysqlCheckConfig& c) {
+  if (e.deadline)
+    e.explanation = fmt::format("no answer within the {} timeout (server hung or overloaded?)",
+                                format_duration(c.timeout.value_or(kDefaultTimeout)));
+  return failed(what, e);
+}
+
 std::optional<std::string> cell(const std::vector<std::optional<std::string>>& row, size_t i) {
   return i < row.size() ? row[i] : std::nullopt;
 }
@@ -38,7 +46,7 @@ bool gather_replication(mysql::Connection& conn, const config::MysqlCheckConfig&
   std::vector<mysql::Row> rows;
   spdlog::debug("{}", sql);
   if (!conn.query(sql, &rows, &e)) {
-    *res = failed(sql, e);
+    *res = failed(sql, e, c);
     return false;
   }
   for (const auto& row : rows) {
@@ -58,7 +66,7 @@ bool gather_replication(mysql::Connection& conn, const config::MysqlCheckConfig&
   }
   auto ro = conn.scalar("SELECT @@global.read_only", &e);
   if (!ro) {
-    *res = failed("SELECT @@global.read_only", e);
+    *res = failed("SELECT @@global.read_only", e, c);
     return false;
   }
   facts->read_only = *ro != "0" && *ro != "OFF";
@@ -75,7 +83,7 @@ bool gather_replication(mysql::Connection& conn, const config::MysqlCheckConfig&
     std::vector<std::vector<std::optional<std::string>>> hrows;
     if (!conn.query_ordered(hb, &cols, &hrows, &e)) {
       if (e.timed_out) {
-        *res = failed("heartbeat", e);
+        *res = failed("heartbeat", e, c);
         return false;
       }
       facts->heartbeat_error = e.describe();
@@ -95,7 +103,7 @@ CheckResult check_galera(mysql::Connection& conn, const config::MysqlCheckConfig
   mysql::Error e;
   std::vector<mysql::Row> rows;
   const std::string sql = "SHOW GLOBAL STATUS LIKE 'wsrep%'";
-  if (!conn.query(sql, &rows, &e)) return failed(sql, e);
+  if (!conn.query(sql, &rows, &e)) return failed(sql, e, c);
   return evaluate_galera(c, mysql::parse_galera_status(rows));
 }
 
@@ -104,7 +112,7 @@ CheckResult check_freshness(mysql::Connection& conn, const config::MysqlCheckCon
   std::vector<std::string> cols;
   std::vector<std::vector<std::optional<std::string>>> rows;
   spdlog::debug("freshness query: {}", c.query);
-  if (!conn.query_ordered(c.query, &cols, &rows, &e)) return failed("freshness query", e);
+  if (!conn.query_ordered(c.query, &cols, &rows, &e)) return failed("freshness query", e, c);
   if (rows.empty()) return evaluate_freshness(c, std::nullopt, "the query returned no rows");
   auto value = cell(rows[0], 0);
   if (!value) return evaluate_freshness(c, std::nullopt, "the query returned NULL");
@@ -112,7 +120,7 @@ CheckResult check_freshness(mysql::Connection& conn, const config::MysqlCheckCon
   // the database, and a checking host's clock skew must not make a master look dead.
   std::vector<std::vector<std::optional<std::string>>> now;
   if (!conn.query_ordered("SELECT NOW(6), UNIX_TIMESTAMP(NOW(6))", &cols, &now, &e))
-    return failed("SELECT NOW(6)", e);
+    return failed("SELECT NOW(6)", e, c);
   std::string err;
   auto age = age_of(*value, now.empty() ? "" : cell(now[0], 0).value_or(""),
                     now.empty() ? "" : cell(now[0], 1).value_or(""), &err);
@@ -146,7 +154,7 @@ CheckResult run(const Options& opts) {
   const auto deadline = start + c.timeout.value_or(kDefaultTimeout);
   mysql::Error e;
   auto conn = mysql::Connection::open(opts.profile, deadline, &e);
-  if (!conn) return failed("cannot connect to " + target(opts.profile), e);
+  if (!conn) return failed("cannot connect to " + target(opts.profile), e, c);
   spdlog::debug("connected to {} ({}){}", target(opts.profile), conn->server_version(),
                 conn->tls_cipher().empty() ? "" : ", TLS " + conn->tls_cipher());
 
