@@ -406,10 +406,11 @@ def test_sigkill_mid_transfer_leaves_no_partial_files(daemon, work):
         assert rel in ("small.txt", "storage/big.rrd") and data == open(
             os.path.join(src, rel), "rb").read(), f"{rel} is partial"
     assert not os.path.exists(os.path.join(dest, "storage", "big.rrd"))
-    # The next run finishes the job.
-    r = sitesync(cfg, "--bwlimit", "1G", "site1")
+    # The next run finishes the job and clears what the killed one left in the temp dir.
+    r = sitesync(cfg, "-v", "--bwlimit", "1G", "site1")
     assert r.returncode == 0, r.stderr
     assert tree(dest) == tree(src)
+    assert tree(os.path.join(dest, ".rsync-partial"), skip_partial=False) == {}, r.stderr
 
 
 def test_estimate_equals_rsyncs_own_stats(daemon, work):

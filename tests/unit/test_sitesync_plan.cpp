@@ -59,6 +59,7 @@ TEST_CASE("sitesync argv: copy pass mirrors contents, counts deletions without d
   CHECK(has(a, "--partial-dir=.rsync-partial"));
   CHECK(has(a, "--delay-updates"));
   CHECK(has(a, "--temp-dir=.rsync-partial"));
+  CHECK(has(a, "--exclude=/.rsync-partial/"));
   CHECK_FALSE(has(a, "--dry-run"));
   CHECK_FALSE(has_prefix(a, "--info=progress2"));
   CHECK(a[a.size() - 2] == "rsync://192.0.2.41/archive_site1/");
@@ -107,6 +108,12 @@ TEST_CASE("sitesync argv: probe, delete, estimate, filters, ssh, bandwidth, extr
   CHECK(*(inc + 1) == "--include=**arc_**");
   CHECK(*(inc + 2) == "--exclude=*");
   CHECK(has(d, "--prune-empty-dirs"));
+  CHECK(std::find(d.begin(), d.end(), "--exclude=/.rsync-partial/") < inc);
+  j.delay_updates = false;
+  auto nd = build_rsync_argv(j, Pass::kDelete, {});
+  CHECK_FALSE(has(nd, "--delay-updates"));
+  CHECK_FALSE(has_prefix(nd, "--partial-dir"));
+  CHECK(has(nd, "--temp-dir=.rsync-partial"));
   CHECK(has(d, "--checksum"));
   auto e = build_rsync_argv(j, Pass::kEstimate, {});
   CHECK(has(e, "--dry-run"));

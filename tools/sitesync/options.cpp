@@ -75,6 +75,7 @@ void apply(const Options& o, config::SyncJob* j) {
   if (!o.after.empty()) j->after = o.after;
   if (o.after_timeout) j->after_timeout = *o.after_timeout;
   if (o.ignore_failover_flag) j->skip_on_failover_flag = false;
+  if (o.no_delay_updates) j->delay_updates = false;
 }
 
 }  // namespace
@@ -154,6 +155,8 @@ std::unique_ptr<CLI::App> make_cli(Options* o) {
                      "Hard limit of the after-command (default 10m)", "DURATION");
   app->add_flag("--ignore-failover-flag", o->ignore_failover_flag,
                 "Run even while the failover flag is set");
+  app->add_flag("--no-delay-updates", o->no_delay_updates,
+                "Files appear one by one (each still complete) instead of all at the end");
   app->add_flag("--progress", o->progress, "Show rsync progress even when not on a terminal");
   app->add_flag("--no-progress", o->no_progress, "No progress, even on a terminal");
   return app;

@@ -35,6 +35,7 @@ struct Options {
   std::vector<std::string> after;          ///< --after PROG [--after-arg ARG]...
   std::optional<Millis> after_timeout;
   bool ignore_failover_flag = false;
+  bool no_delay_updates = false;
   bool progress = false, no_progress = false;
 };
 

@@ -161,6 +161,19 @@ std::vector<std::string> build_rsync_argv(const config::SyncJob& job, Pass pass,
                                 : job.rsh));
   }
   if (job.bwlimit) a.push_back(fmt::format("--bwlimit={}", std::max<std::uint64_t>(1, *job.bwlimit / 1024)));
+  if (!job.partial_dir.empty()) {
+    // Never sent, never deleted (an exclude protects it from --delete).
+    a.push_back("--exclude=/" + job.partial_dir + "/");
+    // With --delay-updates, finished files wait in PARTIAL_DIR of their directory and move
+    // into place together at the end. Costs rsync a lookup per file even on a no-op.
+    if (job.delay_updates) {
+      a.push_back("--partial-dir=" + job.partial_dir);
+      a.push_back("--delay-updates");
+    }
+    // rsync's temp files (".name.XXXXXX") would otherwise sit beside the real names until
+    // a file completes: a SIGKILL leaves them there. The caller creates dest/partial_dir.
+    if (!dry) a.push_back("--temp-dir=" + job.partial_dir);
+  }
   for (const auto& e : job.exclude) a.push_back("--exclude=" + e);
   if (!job.grep.empty()) {
     // Keep directories (to reach the files), names containing a keyword anywhere in their
@@ -170,14 +183,6 @@ std::vector<std::string> build_rsync_argv(const config::SyncJob& job, Pass pass,
     a.push_back("--exclude=*");
     a.push_back("--prune-empty-dirs");
   }
-  // A relative partial dir is also protected from --delete by rsync itself.
-  if (!job.partial_dir.empty()) {
-    a.push_back("--partial-dir=" + job.partial_dir);
-    // rsync's temp files (".name.XXXXXX") would otherwise sit beside the real names until
-    // a file completes: a SIGKILL leaves them there. The caller creates dest/partial_dir.
-    if (!dry) a.push_back("--temp-dir=" + job.partial_dir);
-  }
-  if (job.delay_updates) a.push_back("--delay-updates");
   a.insert(a.end(), job.extra_args.begin(), job.extra_args.end());
   for (const auto& s : job.sources) a.push_back(contents_of(s));
   std::string dest = job.dest;

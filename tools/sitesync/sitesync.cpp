@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -354,6 +355,25 @@ TargetResult Syncer::dry_run(const Target& t) {
   return res;
 }
 
+void Syncer::remove_stale_temp_files(const Target& t) {
+  // rsync names its temp files "NAME.XXXXXX" (with a leading '.' outside --temp-dir); a
+  // killed run leaves them in the temp dir. We hold the job lock, so no rsync of this job
+  // is writing there now; at worst a delayed copy is dropped and sent again.
+  if (t.job.partial_dir.empty()) return;
+  std::error_code ec;
+  std::filesystem::directory_iterator it(t.job.dest + "/" + t.job.partial_dir, ec);
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    bool temp = name.size() > 7 && name[name.size() - 7] == '.' &&
+                std::all_of(name.end() - 6, name.end(),
+                            [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
+    if (temp && it->is_regular_file(ec)) {
+      spdlog::info("{}: removing {} left by a killed transfer", t.name, it->path().string());
+      std::filesystem::remove(it->path(), ec);
+    }
+  }
+}
+
 TargetResult Syncer::run(const Target& t) {
   TargetResult res;
   res.name = t.name;
@@ -391,6 +411,7 @@ TargetResult Syncer::run(const Target& t) {
     report(t, res);
     return res;
   }
+  remove_stale_temp_files(t);
   pending_new_.clear();
   pending_changed_.clear();
   auto start = clock_.now();

@@ -83,6 +83,7 @@ class Syncer {
   TargetResult estimate(const Target& t);
   TargetResult dry_run(const Target& t);
   void report(const Target& t, const TargetResult& r);
+  void remove_stale_temp_files(const Target& t);
 
   const config::Config& cfg_;
   ProcessRunner& runner_;
