@@ -6,8 +6,8 @@
 #
 #   tests/bench/bench_http.sh [BUILD_DIR] [EXTRA_CHECK_HTTP_200_BINARY...]
 #
-# BUILD_DIR defaults to ./build; extra binaries (e.g. a build with -DHAKIT_SYSTEM_CURL=ON) are
-# measured too, labelled by their path. RUNS (default 300) and WARMUP (default 30) tune hyperfine.
+# BUILD_DIR defaults to ./build; extra binaries given as LABEL=PATH (e.g. a build with
+# -DHAKIT_SYSTEM_CURL=ON) are measured too. RUNS (default 300) and WARMUP (default 30) tune hyperfine.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${1:-$ROOT/build}
@@ -43,9 +43,10 @@ cmds=("$BIN --maintenance-file '' $URL"
       "$PLUGINS/check_http -H 127.0.0.1 -p $PORT -u /"
       "$PLUGINS/check_curl -H 127.0.0.1 -p $PORT -u /"
       "curl -s -o /dev/null -w %{http_code} $URL")
-for extra in "$@"; do
-  names+=("$extra")
-  cmds+=("$extra --maintenance-file '' $URL")
+for extra in "$@"; do  # LABEL=PATH or PATH
+  label=${extra%=*}; path=${extra##*=}
+  names+=("$label")
+  cmds+=("$path --maintenance-file '' $URL")
 done
 for c in "${cmds[@]}"; do
   out=$(eval "$c" 2>&1) || { echo "bench_http: '$c' failed: $out" >&2; exit 1; }
@@ -67,6 +68,7 @@ done
 : >"$WORK/libs"
 for i in "${!cmds[@]}"; do
   exe=$(eval "set -- ${cmds[$i]}"; command -v "$1")
+  [ -n "$exe" ] || exe=$(eval "set -- ${cmds[$i]}"; echo "$1")
   echo "$i $(ldd "$exe" | grep -c '=>')" >>"$WORK/libs"
 done
 
