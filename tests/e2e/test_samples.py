@@ -8,8 +8,8 @@ import tempfile
 
 import pytest
 
-from fixtures.common import SOURCE_DIR, run, tool
-from fixtures.keepalived import (EXAMPLES_DIR, SAMPLES_DIR, InstalledTools, config_test, render,
+from fixtures.common import SOURCE_DIR, run
+from fixtures.keepalived import (EXAMPLES_DIR, built, SAMPLES_DIR, InstalledTools, config_test, render,
                                  sample)
 
 SAMPLES = sorted(os.path.basename(p) for p in glob.glob(os.path.join(SAMPLES_DIR, "*.conf")))
@@ -84,5 +84,6 @@ def test_example_passes_check_config(name, tmp_path):
     cfg.write_text(text)
     cfg.chmod(0o600)
     for t in ("notify_master", "check_mysql_slave", "check_http_200"):
-        r = run([tool(t), "--config", str(cfg), "--check-config"])
+        assert built(t), f"{t} not built"
+        r = run([built(t), "--config", str(cfg), "--check-config"])
         assert r.returncode == 0, f"{t} --check-config {name}: {r.stdout}{r.stderr}"
