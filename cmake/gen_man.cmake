@@ -23,6 +23,8 @@ endif()
 string(REGEX REPLACE "\n.*" "" first "${help}")
 string(REGEX REPLACE "\\. .*" "" first "${first}")
 string(REGEX REPLACE "\\.$" "" first "${first}")
+# A ';' would split the argument in execute_process (CMake lists); the NAME line ends there.
+string(REGEX REPLACE ";.*" "" first "${first}")
 if(first STREQUAL "" OR first MATCHES "^Usage")
   set(first "hakit tool ${NAME}")
 endif()

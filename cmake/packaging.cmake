@@ -19,6 +19,9 @@ set(CMAKE_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
     OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 set(HAKIT_PACKAGING_DIR ${PROJECT_SOURCE_DIR}/packaging)
 get_property(hakit_tools GLOBAL PROPERTY HAKIT_TOOLS)
+# The list of tools, for the install and package tests (one name per line).
+list(JOIN hakit_tools "\n" hakit_tools_text)
+file(WRITE ${CMAKE_BINARY_DIR}/hakit-tools.txt "${hakit_tools_text}\n")
 
 # Operator symlinks: made at configure time in the build tree and installed as links.
 set(HAKIT_OPERATOR_BINDIR "${CMAKE_INSTALL_SBINDIR}" CACHE STRING
