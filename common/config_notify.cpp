@@ -146,8 +146,10 @@ void parse_actions(MapReader& e, const std::string& key, std::vector<Action>* ou
     MapReader r(list[i], e.key_path(key) + "[" + std::to_string(i) + "]", e.diag());
     if (!r.valid()) continue;
     int kinds = 0;
+    const YAML::Node& item = list[i];
     for (const auto& k : kKinds)
-      if (YAML::Node n = r.raw(k); n.IsDefined()) {
+      if (r.raw(k); item.IsMap() && item[k].IsDefined()) {
+        const YAML::Node n = item[k];
         // `- flag:` with nothing after it still names the kind; its value is checked below.
         a.kind = k;
         a.spec = n;
