@@ -60,7 +60,10 @@ endif()
 install(FILES ${HAKIT_PACKAGING_DIR}/tmpfiles.d/hakit.conf DESTINATION lib/tmpfiles.d)
 install(FILES ${HAKIT_PACKAGING_DIR}/hakit.yaml DESTINATION ${CMAKE_INSTALL_DATADIR}/hakit
         RENAME hakit.yaml.sample)
-install(FILES ${PROJECT_SOURCE_DIR}/docs/operations.md ${PROJECT_SOURCE_DIR}/docs/metrics.md DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)
+# Every operator page (runbook, metrics, one page per tool).
+install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs/ DESTINATION ${CMAKE_INSTALL_DOCDIR}
+        FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ
+        FILES_MATCHING PATTERN "*.md")
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/examples ${PROJECT_SOURCE_DIR}/keepalived-conf DESTINATION ${CMAKE_INSTALL_DOCDIR}
         FILE_PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
 
@@ -116,8 +119,13 @@ checks, ordered promote/demote actions with a journal and a failover flag), a cr
 rsync pull job (sitesync) and hakit-status, one operator view of a node's state.")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
-# The install code above needs the real prefix (/usr) to put config in /etc.
+# The install code above needs the real prefix (/usr) to put config in /etc: install with
+# DESTDIR=staging and prefix /usr, whatever prefix the build was configured with.
 set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX /usr)
+# RelWithDebInfo binaries are tens of MB of DWARF each; the package ships them stripped
+# (plain installs: cmake --install build --strip).
+set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION admin)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
