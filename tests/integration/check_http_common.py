@@ -51,8 +51,9 @@ class Result:
         return f"rc={self.rc} {self.stdout.strip()!r} stderr={self.stderr.strip()!r}"
 
 
-def check(*args, env=None, timeout=30):
-    """Runs check_http_200 with args (and the minimal config unless --config is given)."""
+def check(*args, env=None, timeout=30, **kw):
+    """Runs check_http_200 with args (and the minimal config unless --config is given);
+    `kw` goes to subprocess (e.g. preexec_fn from FakeDns.resolver_preexec())."""
     argv = [binary(), *args]
     if "--config" not in args:
         argv += ["--config", default_config()]
@@ -60,5 +61,5 @@ def check(*args, env=None, timeout=30):
     if env:
         e.update(env)
     start = time.monotonic()
-    proc = run(argv, timeout=timeout, env=e)
+    proc = run(argv, timeout=timeout, env=e, **kw)
     return Result(proc, time.monotonic() - start)

@@ -5,7 +5,7 @@ redirect loops end. Never a hang, never a crash (exit codes 0-3 only)."""
 import pytest
 
 from check_http_common import check
-from fixtures.badhttp import BadHttp
+from fixtures.badhttp import BadHttp, FakeDns
 
 TIMEOUT = 1.0
 # The contract is timeout + 50 ms; the wall clock also pays process start-up and a busy
@@ -49,6 +49,15 @@ def test_connect_timeout_option_is_separate(bad):
     # The connect succeeds at once; only the total timeout applies to a hung answer.
     r = check(bad.url("/hang"), "-t", "1s", "--connect-timeout", "200ms")
     assert_costs_timeout(r, "waiting for the response")
+
+
+def test_dead_dns_server_costs_the_timeout():
+    # The resolver waits 5 s per try; the threaded resolver keeps the lookup inside --timeout.
+    with FakeDns("silent") as dns:
+        r = check("http://hang-dns.test/", "-t", "1s", preexec_fn=dns.resolver_preexec())
+        assert dns.queries > 0, "the check did not ask our DNS server"
+    assert_costs_timeout(r, "resolving")
+    assert "hang-dns.test" in r.summary, r
 
 
 def test_reset_mid_body(bad):

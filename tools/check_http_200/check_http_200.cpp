@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
-#include <cmath>
 #include <fstream>
 
 #include "common/secrets.hpp"
@@ -356,13 +355,18 @@ CheckResult evaluate(const config::HttpCheckConfig& c, const http::Response& r, 
       add_problem(&res, State::kUnknown, "certificate expiry unknown (no TLS certificate seen)");
     } else {
       std::int64_t left = *r.cert_not_after - now;
-      auto days = static_cast<std::int64_t>(std::floor(static_cast<double>(left) / 86400.0));
-      std::string text = left < 0 ? fmt::format("certificate expired {} days ago", -days)
-                                  : fmt::format("certificate expires in {} days", days);
-      if (c.cert_critical_days && days < *c.cert_critical_days)
-        add_problem(&res, State::kCritical, text);
-      else if (c.cert_warning_days && days < *c.cert_warning_days)
-        add_problem(&res, State::kWarning, text);
+      if (left < 0) {
+        // Expired (only reachable with --insecure): CRITICAL whatever the thresholds.
+        add_problem(&res, State::kCritical,
+                    fmt::format("certificate expired {} days ago", -left / 86400));
+      } else {
+        std::int64_t days = left / 86400;  // whole days left, rounded down
+        std::string text = fmt::format("certificate expires in {} days", days);
+        if (c.cert_critical_days && days < *c.cert_critical_days)
+          add_problem(&res, State::kCritical, text);
+        else if (c.cert_warning_days && days < *c.cert_warning_days)
+          add_problem(&res, State::kWarning, text);
+      }
     }
   }
   return res;
