@@ -1,0 +1,170 @@
+// check_mysql_slave: command line over config, fed as argv vectors (no process spawned).
+#include <doctest/doctest.h>
+
+#include "check_mysql_slave/check_mysql_slave.hpp"
+
+using namespace hakit;
+
+namespace {
+
+config::Config load(const std::string& yaml) {
+  config::Config cfg;
+  config::Diagnostics diag("test.yaml");
+  bool ok = config::parse_config(yaml, &cfg, &diag);
+  INFO(diag.render());
+  REQUIRE(ok);
+  return cfg;
+}
+
+// Parses like main() does; returns the parse exit code when the parser stops.
+std::optional<int> resolve(const config::Config& cfg, std::vector<std::string> args,
+                           check_mysql::Options* opts, std::string* err) {
+  cli::CommonOptions common;
+  auto app = check_mysql::make_parser(opts, &common);
+  if (auto code = cli::parse(*app, args)) return code;
+  if (!check_mysql::resolve_options(cfg, args, opts, err)) return 3;
+  return std::nullopt;
+}
+
+const char* kYaml = R"(
+maintenance_file: /run/hakit/maint
+mysql:
+  local: {host: 127.0.0.1, port: 3307, user: hakit, password_file: /etc/hakit/mysql.pass,
+          connect_timeout: 700ms}
+  peer: {host: 192.0.2.12, defaults_file: /etc/hakit/peer.cnf, tls_ca: /etc/hakit/ca.pem}
+checks:
+  replica: {type: mysql, mysql: local, lag: {warning: 60s, critical: 5m}, timeout: 1500ms,
+            null_lag: warning, io_thread_down: warning, connection: east}
+  cluster: {type: mysql, mysql: peer, mode: galera, min_cluster_size: 3, allow_donor: true,
+            warning_fails: true, maintenance_file: /etc/hakit/cluster.maint}
+  app: {type: mysql, mode: freshness, query: "SELECT last_update FROM nagios.programstatus",
+        max_age: 2m}
+)";
+
+}  // namespace
+
+TEST_CASE("check_mysql_slave options: config entry, then the command line on top") {
+  auto cfg = load(kYaml);
+  check_mysql::Options o;
+  std::string err;
+  REQUIRE_FALSE(resolve(cfg, {"--check", "replica"}, &o, &err));
+  CHECK(o.profile.port == 3307);
+  CHECK(o.profile.password_file == "/etc/hakit/mysql.pass");
+  CHECK(o.profile.connect_timeout == Millis(700));
+  CHECK(o.check.lag_warning == Millis(60000));
+  CHECK(o.check.lag_critical == Millis(300000));
+  CHECK(o.check.timeout == Millis(1500));
+  CHECK(o.check.null_lag == "warning");
+  CHECK(o.check.connection == "east");
+  CHECK(o.maintenance_file == "/run/hakit/maint");
+  CHECK_FALSE(o.check.warning_fails);
+
+  check_mysql::Options o2;
+  REQUIRE_FALSE(resolve(cfg, {"--check", "replica", "-w", "30", "-c", "2m", "-t", "800ms", "-P",
+                              "3310", "--warning-fails", "--maintenance-file", ""},
+                        &o2, &err));
+  CHECK(o2.check.lag_warning == Millis(30000));
+  CHECK(o2.check.lag_critical == Millis(120000));
+  CHECK(o2.check.timeout == Millis(800));
+  CHECK(o2.profile.port == 3310);
+  CHECK(o2.profile.user == "hakit");  // untouched profile values stay
+  CHECK(o2.check.warning_fails);
+  CHECK(o2.maintenance_file == "");
+}
+
+TEST_CASE("check_mysql_slave options: galera and freshness entries, credentials") {
+  auto cfg = load(kYaml);
+  check_mysql::Options o;
+  std::string err;
+  REQUIRE_FALSE(resolve(cfg, {"--check", "cluster"}, &o, &err));
+  CHECK(o.check.mode == "galera");
+  CHECK(o.check.min_cluster_size == 3);
+  CHECK(o.check.allow_donor);
+  CHECK(o.check.warning_fails);
+  CHECK(o.profile.defaults_file == "/etc/hakit/peer.cnf");
+  CHECK(o.profile.wants_tls());
+  CHECK(o.maintenance_file == "/etc/hakit/cluster.maint");
+  CHECK(o.check.timeout == check_mysql::kDefaultTimeout);
+
+  // A password file on the command line replaces the profile's option file.
+  check_mysql::Options o2;
+  REQUIRE_FALSE(resolve(cfg, {"--check", "cluster", "--password-file", "/tmp/pw", "-n", "2"},
+                        &o2, &err));
+  CHECK(o2.profile.password_file == "/tmp/pw");
+  CHECK(o2.profile.defaults_file.empty());
+  CHECK(o2.check.min_cluster_size == 2);
+
+  check_mysql::Options o3;
+  REQUIRE_FALSE(resolve(cfg, {"--check", "app"}, &o3, &err));
+  CHECK(o3.check.mode == "freshness");
+  CHECK(o3.check.max_age == Millis(120000));
+  CHECK(o3.profile.user == "hakit");  // the default profile 'local'
+}
+
+TEST_CASE("check_mysql_slave options: ad hoc, no config") {
+  config::Config none;
+  check_mysql::Options o;
+  std::string err;
+  REQUIRE_FALSE(resolve(none, {"-S", "/run/mysqld/mysqld.sock", "-u", "root", "--mode", "master"},
+                        &o, &err));
+  CHECK(o.profile.socket == "/run/mysqld/mysqld.sock");
+  CHECK(o.check.role == "master");
+  CHECK(o.maintenance_file == "/etc/hakit/maintenance");
+
+  check_mysql::Options o2;
+  REQUIRE_FALSE(resolve(none, {"-H", "db2", "--io-thread-down", "WARNING"}, &o2, &err));
+  CHECK(o2.profile.host == "db2");
+  CHECK(o2.check.io_thread_down == "warning");
+}
+
+TEST_CASE("check_mysql_slave options: errors are UNKNOWN with a reason") {
+  auto cfg = load(kYaml);
+  std::string err;
+  check_mysql::Options a;
+  CHECK(resolve(cfg, {"--check", "nosuch"}, &a, &err) == 3);
+  CHECK(err.find("no mysql check 'nosuch'") != std::string::npos);
+  CHECK(err.find("replica") != std::string::npos);  // lists the known ones
+  check_mysql::Options b;
+  CHECK(resolve(cfg, {"--mysql", "nosuch"}, &b, &err) == 3);
+  CHECK(err.find("no mysql profile 'nosuch'") != std::string::npos);
+  check_mysql::Options c;
+  CHECK(resolve(cfg, {"--mode", "freshness"}, &c, &err) == 3);
+  CHECK(err.find("--query") != std::string::npos);
+  check_mysql::Options d;
+  CHECK(resolve(cfg, {"-w", "10", "-c", "5"}, &d, &err) == 3);
+  check_mysql::Options e;
+  CHECK(resolve(cfg, {"--heartbeat-table", "x; DROP TABLE y"}, &e, &err) == 3);
+  check_mysql::Options f;
+  CHECK(resolve(cfg, {"--mode", "nosuch"}, &f, &err) == 3);
+  check_mysql::Options g;
+  CHECK(resolve(cfg, {"--null-lag", "maybe"}, &g, &err) == 3);
+}
+
+TEST_CASE("check_mysql_slave config: mysql entries are validated") {
+  config::Config cfg;
+  config::Diagnostics diag("t.yaml");
+  CHECK_FALSE(config::parse_config(R"(
+mysql:
+  local: {host: 127.0.0.1, password: secret, tls_key: relative.pem}
+checks:
+  r: {type: mysql, mode: freshness, lag: {warning: 5m, critical: 1m}, null_lagg: ok}
+)",
+                                   &cfg, &diag));
+  std::string all = diag.render();
+  CHECK(all.find("passwords are not accepted inline") != std::string::npos);
+  CHECK(all.find("must be an absolute path") != std::string::npos);
+  CHECK(all.find("needs a query") != std::string::npos);
+  CHECK(all.find("lag warning is above lag critical") != std::string::npos);
+  CHECK(all.find("null_lag") != std::string::npos);  // did you mean
+}
+
+TEST_CASE("check_mysql_slave: maintenance file forces CRITICAL without connecting") {
+  CHECK_FALSE(check_mysql::maintenance(""));
+  CHECK_FALSE(check_mysql::maintenance("/nonexistent/hakit/maint"));
+  check_mysql::Options o;
+  o.maintenance_file = "/proc/self/status";  // exists everywhere; first line says why
+  o.profile.host = "192.0.2.1";              // would hang: must never be contacted
+  auto r = check_mysql::run(o);
+  CHECK(r.state == State::kCritical);
+  CHECK(r.summary.find("maintenance: /proc/self/status exists") != std::string::npos);
+}
