@@ -2,7 +2,9 @@
 # sitesync beside raw `rsync -a --delete`, both pulling from the same private rsync daemon on
 # a loopback port: 10,000 small files (no-op and full copy) and one 1 GiB file (full copy
 # and no-op). Each case runs RUNS times (default 3; the 1 GiB copy BIG_RUNS times, default
-# 1), alternating the two tools; the table shows medians and the ratio sitesync/rsync.
+# 1), alternating the order; the table shows medians and the ratios sitesync/rsync, for
+# sitesync with --no-delay-updates (the same rsync work as the raw command: the wrapper's own
+# cost) and for sitesync's default (rsync's --delay-updates/--partial-dir cost included).
 # Writes a markdown table to stdout (docs/benchmarks.md, section sitesync).
 #
 #   tests/bench/bench_sitesync.sh [BUILD_DIR]
@@ -82,25 +84,37 @@ median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1
 
 RAW=(/usr/bin/rsync -a --delete)
 SS=("$BIN" -t 1 --no-progress)
+SS_ND=("$BIN" -t 1 --no-progress --no-delay-updates)
 # case NAME MODULE RESET RUNS
 bench_case() {
   local name=$1 module=$2 reset=$3 runs=$4
   local url="rsync://127.0.0.1:$PORT/$module"
-  local raw=() ss=()
-  for _ in $(seq "$runs"); do
-    raw+=("$(time_cmd "$reset" "${RAW[@]}" "$url/" "$WORK/dest/")")
-    ss+=("$(time_cmd "$reset" "${SS[@]}" "$url" "$WORK/dest")")
+  local raw=() ss=() nd=()
+  for i in $(seq "$runs"); do
+    # Alternate the order so neither tool always meets a warmer cache.
+    if (( i % 2 )); then
+      raw+=("$(time_cmd "$reset" "${RAW[@]}" "$url/" "$WORK/dest/")")
+      nd+=("$(time_cmd "$reset" "${SS_ND[@]}" "$url" "$WORK/dest")")
+      ss+=("$(time_cmd "$reset" "${SS[@]}" "$url" "$WORK/dest")")
+    else
+      ss+=("$(time_cmd "$reset" "${SS[@]}" "$url" "$WORK/dest")")
+      nd+=("$(time_cmd "$reset" "${SS_ND[@]}" "$url" "$WORK/dest")")
+      raw+=("$(time_cmd "$reset" "${RAW[@]}" "$url/" "$WORK/dest/")")
+    fi
   done
-  local mr ms
+  local mr ms mn
   mr=$(printf '%s\n' "${raw[@]}" | median)
   ms=$(printf '%s\n' "${ss[@]}" | median)
-  printf '| %s | %d | %s | %s | %s |\n' "$name" "$runs" "$mr" "$ms" "$(echo "$ms / $mr" | bc -l | xargs printf '%.3f')"
+  mn=$(printf '%s\n' "${nd[@]}" | median)
+  printf '| %s | %d | %s | %s | %s | %s | %s |\n' "$name" "$runs" "$mr" "$mn" \
+    "$(echo "$mn / $mr" | bc -l | xargs printf '%.3f')" "$ms" \
+    "$(echo "$ms / $mr" | bc -l | xargs printf '%.3f')"
 }
 
-echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, loopback rsync daemon; seconds (median)"
+echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), loopback rsync daemon; seconds (median)"
 echo
-echo "| case | runs | rsync -a --delete | sitesync -t 1 | ratio |"
-echo "|---|---|---|---|---|"
+echo "| case | runs | rsync -a --delete | sitesync -t 1 --no-delay-updates | ratio | sitesync -t 1 (default, --delay-updates) | ratio |"
+echo "|---|---|---|---|---|---|---|"
 bench_case "10,000 small files, full copy" small fresh "$RUNS"
 # Seed the destination once for the no-op runs.
 "${RAW[@]}" "rsync://127.0.0.1:$PORT/small/" "$WORK/dest/"
