@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "common/secrets.hpp"
 
@@ -32,7 +34,7 @@ bool has_inline_secret(const YAML::Node& n) {
   if (n.IsMap()) {
     for (auto it = n.begin(); it != n.end(); ++it) {
       const std::string k = it->first.IsScalar() ? it->first.Scalar() : "";
-      if ((k == "password" || k == "token" || k == "secret") && it->second.IsScalar()) return true;
+      if (is_secret_key(k) && it->second.IsScalar() && !it->second.Scalar().empty()) return true;
       if (has_inline_secret(it->second)) return true;
     }
   } else if (n.IsSequence()) {
@@ -42,13 +44,9 @@ bool has_inline_secret(const YAML::Node& n) {
   return false;
 }
 
-}  // namespace
-
-bool parse_config(const std::string& text, Config* out, Diagnostics* diag) {
-  YAML::Node root = parse_yaml(text, *diag);
-  if (!diag->ok()) return false;
+void parse_sections(const YAML::Node& root, Config* out, Diagnostics* diag) {
   MapReader top(root, "", *diag);
-  if (!top.valid()) return false;
+  if (!top.valid()) return;
 
   if (auto r = top.map("log")) parse_log(*r, &out->log);
   out->state_dir = top.string("state_dir", out->state_dir);
@@ -58,6 +56,7 @@ bool parse_config(const std::string& text, Config* out, Diagnostics* diag) {
   require_absolute(top, "state_dir", out->state_dir);
   require_absolute(top, "run_dir", out->run_dir);
   require_absolute(top, "metrics_dir", out->metrics_dir);
+  require_absolute(top, "maintenance_file", out->maintenance_file);
 
   top.each_entry("mysql", [&](const std::string& name, MapReader& e) {
     parse_mysql_profile(e, &out->mysql[name]);
@@ -86,50 +85,99 @@ bool parse_config(const std::string& text, Config* out, Diagnostics* diag) {
   top.finish();
 
   // Names that refer to other sections must exist.
+  const YAML::Node& croot = root;
   for (const auto& [name, check] : out->mysql_checks)
     if (!out->mysql.count(check.mysql))
-      diag->error(root["checks"][name]["mysql"], "checks." + name + ".mysql",
+      diag->error(croot["checks"][name]["mysql"], "checks." + name + ".mysql",
                   fmt::format("no mysql profile named '{}'", check.mysql));
+  check_notify_references(*out, croot, diag);
+}
+
+// Section parsers are written by several people; whatever one of them throws on an odd input
+// becomes a diagnostic, never a crash of the check keepalived runs.
+bool parse_tree(const YAML::Node& root, Config* out, Diagnostics* diag) {
+  try {
+    parse_sections(root, out, diag);
+  } catch (const std::exception& e) {
+    diag->error_at(0, 0, "", fmt::format("cannot read the config: {}", e.what()));
+  }
   return diag->ok();
+}
+
+}  // namespace
+
+bool parse_config(const std::string& text, Config* out, Diagnostics* diag) {
+  YAML::Node root = parse_yaml(text, *diag);
+  if (!diag->ok()) return false;
+  return parse_tree(root, out, diag);
 }
 
 bool load_config(const std::string& path, Config* out, Diagnostics* diag) {
   out->path = path;
-  struct stat st {};
-  if (stat(path.c_str(), &st) != 0) {
-    diag->error_at(0, 0, "", fmt::format("cannot read config: {}", std::strerror(errno)));
+  std::string err;
+  if (!check_symlinks(path, "config file", &err)) {
+    diag->error_at(0, 0, "", err);
     return false;
   }
-  if (!S_ISREG(st.st_mode)) {
+  // O_NONBLOCK: a FIFO in place of the config must not hang a check.
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    int e = errno;
+    diag->error_at(0, 0, "",
+                   fmt::format("cannot open the config: {}{}", std::strerror(e),
+                               e == EACCES ? " (run as root, or fix the file's permissions)" : ""));
+    return false;
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { close(fd); }
+  } closer{fd};
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     diag->error_at(0, 0, "", "not a regular file");
     return false;
   }
+  // Refused before reading a byte: a 50 MB "config" is a mistake, and checks run every second.
   if (static_cast<std::uintmax_t>(st.st_size) > kMaxConfigBytes) {
     diag->error_at(0, 0, "",
                    fmt::format("file is {} bytes; a config larger than {} bytes is refused",
                                st.st_size, kMaxConfigBytes));
     return false;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    diag->error_at(0, 0, "", fmt::format("cannot read config: {}", std::strerror(errno)));
+  std::string text;
+  char buf[65536];
+  while (text.size() <= kMaxConfigBytes) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      diag->error_at(0, 0, "", fmt::format("cannot read the config: {}", std::strerror(errno)));
+      return false;
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  if (text.size() > kMaxConfigBytes) {
+    diag->error_at(0, 0, "", fmt::format("file grew beyond {} bytes while being read; refused",
+                                         kMaxConfigBytes));
     return false;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  const std::string text = buf.str();
-  if (text.find('\0') != std::string::npos) {
-    diag->error_at(0, 0, "", "file contains NUL bytes; it is not a YAML text file");
+  if (auto nul = text.find('\0'); nul != std::string::npos) {
+    int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + nul, '\n'));
+    size_t line_start = text.rfind('\n', nul);
+    int column = static_cast<int>(nul - (line_start == std::string::npos ? 0 : line_start + 1)) + 1;
+    diag->error_at(line, column, "", "file contains NUL bytes; it is not a YAML text file");
     return false;
   }
-  if (!parse_config(text, out, diag)) return false;
-
-  std::string err;
-  if (!check_config_file(path, has_inline_secret(YAML::Load(text)), &err)) {
+  YAML::Node root = parse_yaml(text, *diag);
+  if (diag->ok()) parse_tree(root, out, diag);
+  // Permissions are checked on the descriptor that was read, and reported together with
+  // any content problem so one --check-config run lists everything.
+  bool holds_secrets = root.IsDefined() && has_inline_secret(root);
+  if (!check_opened_file(fd, path, holds_secrets,
+                         holds_secrets ? "config file (it holds a secret inline)" : "config file",
+                         &err))
     diag->error_at(0, 0, "", err);
-    return false;
-  }
-  return true;
+  return diag->ok();
 }
 
 }  // namespace hakit::config

@@ -13,7 +13,21 @@ bool check_secret_file(const std::string& path, std::string* err);
 /// holds a secret inline it must not be readable by them either.
 bool check_config_file(const std::string& path, bool holds_secrets, std::string* err);
 
-/// Reads the first line of a password file (after check_secret_file), without the newline.
+/// The same checks on a file already opened as `path`, so it cannot be swapped between the
+/// check and the read. `secret`: also refuse group/other read access. `what` names the file
+/// in messages ("secret file", "config file").
+bool check_opened_file(int fd, const std::string& path, bool secret, const std::string& what,
+                       std::string* err);
+
+/// Every symlink on the way from `path` to the file (the last component, followed link by
+/// link) must be owned by root or by us: whoever owns a link decides what we read.
+bool check_symlinks(const std::string& path, const std::string& what, std::string* err);
+
+/// True for a config key that would hold a secret inline ("password", "api_token",
+/// "webhook_secret"), but not for references to files ("password_file").
+bool is_secret_key(const std::string& key);
+
+/// Reads the first line of a password file (after the checks above), without the newline.
 std::optional<std::string> read_secret_file(const std::string& path, std::string* err);
 
 /// A secret value that cannot be logged by accident: it has no formatter and no stream

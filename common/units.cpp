@@ -1,7 +1,10 @@
 #include "common/units.hpp"
 
-#include <cmath>
 #include <fmt/format.h>
+
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
 
 namespace hakit {
 
@@ -27,8 +30,13 @@ bool split_number(std::string_view text, double* value, std::string* unit, std::
     *err = fmt::format("'{}' is not a number with a unit", text);
     return false;
   }
+  // strtod, not stod: a 400-digit number is "too large", not an uncaught out_of_range.
   std::string num(text.substr(0, i));
-  *value = std::stod(num);
+  *value = std::strtod(num.c_str(), nullptr);
+  if (!std::isfinite(*value)) {
+    *err = fmt::format("'{}' is too large", text);
+    return false;
+  }
   std::string_view u = text.substr(i);
   while (!u.empty() && u.front() == ' ') u.remove_prefix(1);
   *unit = std::string(u);

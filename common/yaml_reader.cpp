@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 
 namespace hakit::config {
@@ -30,8 +31,17 @@ void Diagnostics::error_at(int line, int column, const std::string& key_path,
 }
 
 std::string Diagnostics::render() const {
+  // In file order, which is how an operator fixes them; a file of garbage is summarized
+  // rather than printed in full.
+  std::vector<const Diagnostic*> sorted;
+  for (const auto& d : items_) sorted.push_back(&d);
+  std::stable_sort(sorted.begin(), sorted.end(), [](const Diagnostic* a, const Diagnostic* b) {
+    return std::pair(a->line, a->column) < std::pair(b->line, b->column);
+  });
   std::string out;
-  for (const auto& d : items_) out += d.render() + "\n";
+  for (size_t i = 0; i < sorted.size() && i < kMaxRendered; ++i) out += sorted[i]->render() + "\n";
+  if (sorted.size() > kMaxRendered)
+    out += fmt::format("{}: ... and {} more problems\n", file_, sorted.size() - kMaxRendered);
   return out;
 }
 
@@ -61,7 +71,12 @@ std::string closest(const std::string& word, const std::set<std::string>& candid
   }
   // A suggestion three edits away from a four-letter word is noise, not help.
   size_t limit = std::max<size_t>(2, word.size() / 3);
-  return best_d <= limit ? best : std::string();
+  if (best_d <= limit) return best;
+  // An abbreviation ("warn" for "warning") is close in intent though far in edits.
+  if (word.size() >= 3)
+    for (const auto& c : candidates)
+      if (c.compare(0, word.size(), word) == 0) return c;
+  return std::string();
 }
 
 MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag)
@@ -82,7 +97,9 @@ std::string MapReader::key_path(const std::string& key) const {
 }
 
 void MapReader::error(const std::string& key, const std::string& message) {
-  YAML::Node n = valid_ ? node_[key] : YAML::Node();
+  // const lookup: operator[] on a non-const node would insert the key.
+  const YAML::Node& cn = node_;
+  YAML::Node n = valid_ ? cn[key] : YAML::Node();
   diag_->error(n.IsDefined() ? n : node_, key_path(key), message);
 }
 
@@ -125,8 +142,10 @@ std::string MapReader::string(const std::string& key, const std::string& fallbac
 std::optional<bool> MapReader::boolean(const std::string& key) {
   auto s = scalar(key);
   if (!s) return std::nullopt;
-  if (*s == "true" || *s == "yes" || *s == "on") return true;
-  if (*s == "false" || *s == "no" || *s == "off") return false;
+  std::string v = *s;
+  for (auto& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (v == "true" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "no" || v == "off") return false;
   error(key, fmt::format("'{}' is not a boolean (use true or false)", *s));
   return std::nullopt;
 }
@@ -264,7 +283,11 @@ void MapReader::each_entry(const std::string& key,
     return;
   }
   for (auto it = n.begin(); it != n.end(); ++it) {
-    std::string name = it->first.Scalar();
+    std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+    if (name.empty()) {
+      diag_->error(it->first, key_path(key), "an entry needs a plain, non-empty name");
+      continue;
+    }
     MapReader entry(it->second, key_path(key) + "." + name, *diag_);
     if (!entry.valid()) continue;
     fn(name, entry);
@@ -285,49 +308,85 @@ void MapReader::finish() {
 
 namespace {
 
-// yaml-cpp keeps the first of two equal keys silently; an operator who wrote a key twice
-// meant one of them, so both are reported.
-void find_duplicates(const YAML::Node& n, const std::string& path, Diagnostics& diag) {
+// Bounds for the parsed tree. yaml-cpp shares aliased nodes, so "a: &a [*a]" is a cycle and
+// nested aliases expand exponentially ("billion laughs"); every walk over the tree, ours and
+// the section parsers', would loop or explode. A real config is a few levels deep and a few
+// thousand nodes big.
+constexpr int kMaxDepth = 64;
+constexpr size_t kMaxNodes = 200'000;
+
+struct Walk {
+  Diagnostics& diag;
+  size_t nodes = 0;
+  bool too_big = false;
+};
+
+// Checks depth and size, and reports duplicate keys: yaml-cpp keeps both of two equal keys
+// and lookups see the first; an operator who wrote a key twice meant one of them.
+void check_structure(const YAML::Node& n, const std::string& path, int depth, Walk& w) {
+  if (w.too_big) return;
+  if (++w.nodes > kMaxNodes || depth > kMaxDepth) {
+    w.too_big = true;
+    w.diag.error(n, path,
+                 depth > kMaxDepth
+                     ? fmt::format("nested deeper than {} levels (a recursive alias?)", kMaxDepth)
+                     : fmt::format("expands to more than {} values (aliases?)", kMaxNodes));
+    return;
+  }
   if (n.IsMap()) {
     std::set<std::string> seen;
-    for (auto it = n.begin(); it != n.end(); ++it) {
+    for (auto it = n.begin(); it != n.end() && !w.too_big; ++it) {
       std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
       std::string child = path.empty() ? key : path + "." + key;
-      if (!key.empty() && !seen.insert(key).second)
-        diag.error(it->first, child, "duplicate key (each key may appear once)");
-      find_duplicates(it->second, child, diag);
+      if (!it->first.IsScalar()) {
+        w.diag.error(it->first, path, "a key must be a plain value, not a list or mapping");
+      } else if (!seen.insert(key).second) {
+        w.diag.error(it->first, child, "duplicate key (each key may appear once)");
+      }
+      check_structure(it->second, child, depth + 1, w);
     }
   } else if (n.IsSequence()) {
-    for (size_t i = 0; i < n.size(); ++i)
-      find_duplicates(n[i], fmt::format("{}[{}]", path, i), diag);
+    for (size_t i = 0; i < n.size() && !w.too_big; ++i)
+      check_structure(n[i], fmt::format("{}[{}]", path, i), depth + 1, w);
   }
+}
+
+// yaml-cpp's message for a tab is generic; name the usual cause.
+std::string explain(const YAML::Exception& e, const std::string& text) {
+  std::string msg = e.msg;
+  if (e.mark.is_null() || e.mark.line < 0) return msg;
+  size_t line_start = 0;
+  for (int l = 0; l < e.mark.line && line_start != std::string::npos; ++l) {
+    line_start = text.find('\n', line_start);
+    if (line_start != std::string::npos) ++line_start;
+  }
+  if (line_start == std::string::npos || line_start >= text.size()) return msg;
+  size_t line_end = text.find('\n', line_start);
+  std::string line = text.substr(line_start, line_end - line_start);
+  if (line.find('\t') != std::string::npos)
+    msg += " (the line contains a tab; YAML indents with spaces only)";
+  return msg;
 }
 
 }  // namespace
 
 YAML::Node parse_yaml(const std::string& text, Diagnostics& diag) {
+  std::vector<YAML::Node> docs;
   try {
-    YAML::Node root = YAML::Load(text);
-    find_duplicates(root, "", diag);
-    return diag.ok() ? root : YAML::Node();
+    docs = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
-    std::string msg = e.msg;
-    if (msg.find("tab") == std::string::npos && e.mark.line >= 0) {
-      // yaml-cpp's message for a tab is generic; name the usual cause.
-      size_t line_start = 0;
-      for (int l = 0; l < e.mark.line && line_start != std::string::npos; ++l)
-        line_start = text.find('\n', line_start) + 1;
-      if (line_start != std::string::npos && line_start < text.size()) {
-        size_t line_end = text.find('\n', line_start);
-        std::string line = text.substr(line_start, line_end - line_start);
-        if (line.find('\t') != std::string::npos)
-          msg += " (the line contains a tab; YAML indents with spaces only)";
-      }
-    }
     diag.error_at(e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1,
-                  "", "YAML syntax error: " + msg);
+                  "", "YAML syntax error: " + explain(e, text));
     return YAML::Node();
   }
+  if (docs.empty()) return YAML::Node(YAML::NodeType::Null);  // an empty file: all defaults
+  if (docs.size() > 1) {
+    diag.error(docs[1], "", "more than one YAML document ('---'); hakit reads exactly one");
+    return YAML::Node();
+  }
+  Walk w{diag};
+  check_structure(docs[0], "", 0, w);
+  return diag.ok() ? docs[0] : YAML::Node();
 }
 
 }  // namespace hakit::config

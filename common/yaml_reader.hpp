@@ -30,6 +30,8 @@ struct Diagnostic {
 /// Collects diagnostics for one file.
 class Diagnostics {
  public:
+  /// render() prints at most this many, then a count of the rest.
+  static constexpr size_t kMaxRendered = 100;
   explicit Diagnostics(std::string file) : file_(std::move(file)) {}
   /// Records an error at the position of `at` (or unknown position for a null node).
   void error(const YAML::Node& at, const std::string& key_path, const std::string& message);
@@ -38,7 +40,7 @@ class Diagnostics {
   bool ok() const { return items_.empty(); }
   const std::vector<Diagnostic>& items() const { return items_; }
   const std::string& file() const { return file_; }
-  /// All diagnostics, one per line.
+  /// All diagnostics, one per line, in file order.
   std::string render() const;
 
  private:
