@@ -180,7 +180,8 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
          "--maintenance-file", [opts](const std::string& f) { opts->maintenance_file = f; },
          "CRITICAL while this file exists (default: the check's or config maintenance_file, "
          "else /etc/hakit/maintenance; '' disables)")
-      ->type_name("FILE");
+      ->type_name("FILE")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app->add_flag("--warning-fails,!--no-warning-fails", c.warning_fails,
                 "WARNING exits 1 (Nagios convention; keepalived then counts it as a failure). "
                 "Default: WARNING exits 0");
