@@ -5,9 +5,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -87,15 +89,29 @@ std::string format_argv(const std::vector<std::string>& argv) {
 ProcessResult run_process(const ProcessSpec& spec) {
   ProcessResult r;
   auto start = Clock::now();
-  if (spec.argv.empty()) {
-    r.spawn_error = "empty command";
+  auto finish = [&](std::string why) {
+    r.spawn_error = std::move(why);
+    r.elapsed = std::chrono::duration_cast<Millis>(Clock::now() - start);
     return r;
+  };
+  if (spec.argv.empty() || spec.argv[0].empty()) return finish("empty command");
+  // posix_spawn reports a bad cwd as if the program were missing; say which it was.
+  if (!spec.cwd.empty()) {
+    struct stat st {};
+    if (stat(spec.cwd.c_str(), &st) != 0) return finish(fmt::format("cwd {}: {}", spec.cwd, std::strerror(errno)));
+    if (!S_ISDIR(st.st_mode)) return finish(fmt::format("cwd {}: not a directory", spec.cwd));
   }
   Pipe in, out, err;
-  if (!in.open() || !out.open() || !err.open()) {
-    r.spawn_error = fmt::format("pipe: {}", std::strerror(errno));
-    return r;
-  }
+  if (!in.open() || !out.open() || !err.open())
+    return finish(fmt::format("pipe: {}", std::strerror(errno)));
+  // A child that exits without reading its stdin must not kill us with SIGPIPE. The child
+  // itself gets default dispositions back (SETSIGDEF below).
+  static const bool sigpipe_ignored = [] {
+    signal(SIGPIPE, SIG_IGN);
+    return true;
+  }();
+  (void)sigpipe_ignored;
+
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_adddup2(&fa, in.fd[0], STDIN_FILENO);
@@ -103,6 +119,9 @@ ProcessResult run_process(const ProcessSpec& spec) {
     posix_spawn_file_actions_adddup2(&fa, out.fd[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&fa, err.fd[1], STDERR_FILENO);
   }
+  // Nothing of ours leaks into the child: log files, syslog sockets, a library's fds that
+  // lack O_CLOEXEC. A daemon started by an action must not hold our lock or log open.
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   if (!spec.cwd.empty()) posix_spawn_file_actions_addchdir_np(&fa, spec.cwd.c_str());
 
   posix_spawnattr_t attr;
@@ -130,68 +149,72 @@ ProcessResult run_process(const ProcessSpec& spec) {
   int rc = posix_spawnp(&pid, argv[0], &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) {
-    r.spawn_error = fmt::format("{}: {}", spec.argv[0], std::strerror(rc));
-    r.elapsed = std::chrono::duration_cast<Millis>(Clock::now() - start);
-    return r;
-  }
+  if (rc != 0) return finish(fmt::format("{}: {}", spec.argv[0], std::strerror(rc)));
   r.started = true;
   in.close_end(0);
   out.close_end(1);
   err.close_end(1);
-
-  // stdin: small payloads only (passwords are never passed this way by hakit itself).
-  if (!spec.stdin_data.empty()) {
-    signal(SIGPIPE, SIG_IGN);
+  if (spec.stdin_data.empty()) {
+    in.close_end(1);
+  } else {
     fcntl(in.fd[1], F_SETFL, O_NONBLOCK);
-    (void)!write(in.fd[1], spec.stdin_data.data(), spec.stdin_data.size());
   }
-  in.close_end(1);
 
+  // A grandchild that keeps our pipes open after the leader exited (a daemon that did not
+  // close them) gets this long to finish writing, not our whole timeout.
+  constexpr Millis kDrain{200};
   auto deadline = start + spec.timeout;
-  bool term_sent = false;
+  bool term_sent = false, kill_sent = false;
   Clock::time_point kill_at{};
   int status = 0;
   bool reaped = false;
   Clock::time_point reaped_at{};
+  size_t in_off = 0;
   char buf[8192];
   while (true) {
-    pollfd fds[2];
-    int nfds = 0;
-    if (out.fd[0] >= 0) fds[nfds++] = {out.fd[0], POLLIN, 0};
-    if (err.fd[0] >= 0) fds[nfds++] = {err.fd[0], POLLIN, 0};
     auto now = Clock::now();
-    if (!reaped) {
-      pid_t w = waitpid(pid, &status, WNOHANG);
-      if (w == pid) {
-        reaped = true;
-        reaped_at = now;
-      }
+    if (!reaped && waitpid(pid, &status, WNOHANG) == pid) {
+      reaped = true;
+      reaped_at = now;
     }
-    // Done when the child is gone and its pipes are drained. A grandchild that keeps the
-    // pipes open (a daemon started without closing them) gets a short drain, not our timeout.
-    if (reaped && (nfds == 0 || term_sent || now - reaped_at > Millis(200))) break;
-    if (!term_sent && now >= deadline) {
+    if (!term_sent && now >= deadline && !(reaped && out.fd[0] < 0 && err.fd[0] < 0)) {
       r.timed_out = true;
       kill(-pid, SIGTERM);
       term_sent = true;
       kill_at = now + spec.kill_grace;
-    } else if (term_sent && now >= kill_at) {
-      kill(-pid, SIGKILL);
-      kill_at = now + Millis(1000000000);
     }
+    if (term_sent && !kill_sent && now >= kill_at) {
+      kill(-pid, SIGKILL);
+      kill_sent = true;
+    }
+    bool pipes_open = out.fd[0] >= 0 || err.fd[0] >= 0;
+    if (reaped) {
+      if (!pipes_open || kill_sent) break;
+      if (!term_sent && now - reaped_at > kDrain) break;
+    }
+    if (reaped && in.fd[1] >= 0) in.close_end(1);
+
+    pollfd fds[3];
+    int nfds = 0;
+    if (out.fd[0] >= 0) fds[nfds++] = {out.fd[0], POLLIN, 0};
+    if (err.fd[0] >= 0) fds[nfds++] = {err.fd[0], POLLIN, 0};
+    if (in.fd[1] >= 0) fds[nfds++] = {in.fd[1], POLLOUT, 0};
+    // Short ticks: waitpid is polled, and the deadline must be met to the millisecond.
     auto next = term_sent ? kill_at : deadline;
     int wait_ms = static_cast<int>(
-        std::clamp<long long>(std::chrono::duration_cast<Millis>(next - now).count(), 0, 10));
-    if (nfds == 0) {
-      if (reaped) break;
-      ::poll(nullptr, 0, wait_ms);
-      continue;
-    }
-    int n = ::poll(fds, nfds, wait_ms);
-    if (n < 0 && errno != EINTR) break;
+        std::clamp<long long>(std::chrono::duration_cast<Millis>(next - now).count() + 1, 0, 10));
+    int n = ::poll(nfds ? fds : nullptr, nfds, wait_ms);
+    if (n <= 0) continue;
     for (int i = 0; i < nfds; ++i) {
-      if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      if (fds[i].revents == 0) continue;
+      if (fds[i].fd == in.fd[1]) {
+        ssize_t put = write(in.fd[1], spec.stdin_data.data() + in_off, spec.stdin_data.size() - in_off);
+        if (put > 0) in_off += static_cast<size_t>(put);
+        if ((put < 0 && errno != EAGAIN && errno != EINTR) || in_off == spec.stdin_data.size() ||
+            (fds[i].revents & (POLLERR | POLLHUP)))
+          in.close_end(1);
+        continue;
+      }
       ssize_t got = read(fds[i].fd, buf, sizeof buf);
       bool is_out = fds[i].fd == out.fd[0];
       if (got > 0) {
@@ -199,15 +222,16 @@ ProcessResult run_process(const ProcessSpec& spec) {
           append_bounded(&r.out, &r.out_truncated, buf, got, spec.capture_limit);
         else
           append_bounded(&r.err, &r.err_truncated, buf, got, spec.capture_limit);
-      } else if (got == 0 || (got < 0 && errno != EINTR && errno != EAGAIN)) {
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
         (is_out ? out : err).close_end(0);
       }
     }
   }
-  // The leader is gone; anything left in its group (a daemonizing grandchild) goes too when
-  // we timed out. On a normal exit the group is left alone: "systemctl start" style
-  // commands may leave legitimate children behind.
-  if (r.timed_out) kill(-pid, SIGKILL);
+  if (r.timed_out && !kill_sent) {
+    // The leader went at SIGTERM; the rest of its group gets the same grace, then SIGKILL.
+    while (Clock::now() < kill_at && kill(-pid, 0) == 0) ::poll(nullptr, 0, 10);
+    kill(-pid, SIGKILL);
+  }
   if (!reaped) waitpid(pid, &status, 0);
   if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) r.signal = WTERMSIG(status);

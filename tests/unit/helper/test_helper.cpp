@@ -3,6 +3,8 @@
 //   test_helper lock PATH HOLD_MS        take the lock, hold it, release
 //   test_helper journal PATH N TAG       append N entries
 //   test_helper stubborn PIDFILE         ignore SIGTERM, fork a grandchild, sleep forever
+//   test_helper orphan PIDFILE           print "hello", leave a child holding stdout, exit 0
+//   test_helper raise SIGNUM             die by that signal
 #include <signal.h>
 #include <unistd.h>
 
@@ -51,6 +53,22 @@ int main(int argc, char** argv) {
     }
     std::ofstream(argv[2]) << child << "\n";
     for (;;) pause();
+  }
+  if (cmd == "orphan") {
+    pid_t child = fork();
+    if (child == 0) {
+      sleep(30);
+      _exit(0);
+    }
+    std::ofstream(argv[2]) << child << "\n";
+    std::fputs("hello", stdout);
+    std::fflush(stdout);
+    return 0;
+  }
+  if (cmd == "raise") {
+    signal(std::atoi(argv[2]), SIG_DFL);
+    raise(std::atoi(argv[2]));
+    return 0;
   }
   return 2;
 }
