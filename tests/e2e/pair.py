@@ -180,18 +180,50 @@ class MonitoringPair:
             return
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.journal("n1", "MASTER") and self.journal("n2", "BACKUP"):
+            if ([e for e in self.journal("n1", "MASTER") if "outcome" in e]
+                    and [e for e in self.journal("n2", "BACKUP") if "outcome" in e]):
                 return
             time.sleep(0.1)
         raise AssertionError("start-up notifications not journaled: n1 "
                              f"{self.files['n1'].journal()} n2 {self.files['n2'].journal()}")
 
     def journal(self, node, state=None):
-        entries = self.files[node].journal()
-        if state:
-            entries = [e for e in entries if str(e.get("state", e.get("event", ""))).upper()
-                       == state or str(e.get("to", "")).upper() == state]
-        return entries
+        """The node's notify transitions (optionally only those for keepalived state STATE)."""
+        out = []
+        for e in self.files[node].journal():
+            if e.get("kind") != "transition":
+                continue
+            ev = e.get("event") if isinstance(e.get("event"), dict) else {}
+            if state is None or ev.get("state") == state:
+                out.append(e)
+        return out
+
+    def wait_journal(self, node, state, timeout=30, outcome=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            entries = [e for e in self.journal(node, state) if "outcome" in e or "decision" in e]
+            if outcome:
+                entries = [e for e in entries if e.get("outcome") == outcome]
+            if entries:
+                return entries[-1]
+            time.sleep(0.1)
+        raise AssertionError(f"{node}: no journaled {state} transition in {timeout}s: "
+                             f"{self.files[node].journal()[-5:]}")
+
+    def sitesync(self, node, job="site1"):
+        """Runs `sitesync JOB` in the node (as cron would); returns (CompletedProcess, journal
+        entry of this run or None, what it logged). A gated run logs "skipped" only."""
+        logf = os.path.join(self.files[node].logdir, "hakit.log")
+        start = os.path.getsize(logf) if os.path.exists(logf) else 0
+        before = len(self.files[node].journal())
+        r = self.lab.run(node, [self.tools.path("sitesync"), "--config", self.files[node].config,
+                                job], timeout=120)
+        entries = [e for e in self.files[node].journal()[before:]
+                   if e.get("tool") == "sitesync" and e.get("job") == job]
+        with open(logf, errors="replace") as f:
+            f.seek(start)
+            logged = f.read()
+        return r, (entries[-1] if entries else None), logged
 
     # --- the failover -----------------------------------------------------------------------
     def failover(self, observe=4.0):
