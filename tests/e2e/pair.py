@@ -149,7 +149,8 @@ class MonitoringPair:
                                      socket=self.dbs[node].socket)
         return render(sample("monitoring-pair.conf"), self.tools.libexec, self.files[node].config)
 
-    def start(self):
+    def start(self, master_delay=0):
+        """Everything up, n1 MASTER; `master_delay` (s) makes n2 a delayed replica."""
         self.lab.start()
         self.log("lab: namespaces n1, n2 and a client on one bridge (192.0.2.0/24)")
         if self.mode == "hakit":
@@ -157,7 +158,13 @@ class MonitoringPair:
         self.dbs = cluster.start_databases(self.lab, self.NODES, self.work)
         cluster.seed_primary(self.dbs["n1"])
         cluster.replicate(self.dbs["n2"], self.dbs["n1"])
-        self.log("mariadb: n1 primary (writable), n2 replica (read_only), GTID replication")
+        if master_delay:
+            # Seeded (users, schema) first, then delayed: a lagging replica.
+            self.dbs["n2"].sql("STOP SLAVE")
+            self.dbs["n2"].sql(f"CHANGE MASTER TO MASTER_DELAY={int(master_delay)}")
+            self.dbs["n2"].sql("START SLAVE")
+        self.log("mariadb: n1 primary (writable), n2 replica (read_only), GTID replication"
+                 + (f", MASTER_DELAY={master_delay}" if master_delay else ""))
         for n in self.NODES:
             self.nginx[n] = cluster.Nginx(self.lab, n, self.work).start()
             self.rsyncd[n] = Rsyncd(self.lab, n, self.work).start()
