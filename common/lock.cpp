@@ -82,8 +82,10 @@ std::optional<FileLock> FileLock::try_acquire(const std::string& path, pid_t* ho
     }
     return std::nullopt;
   }
+  // Overwrite, then cut: a reader never sees an empty file between the two.
   std::string pid = std::to_string(getpid()) + "\n";
-  if (ftruncate(fd, 0) == 0) (void)!pwrite(fd, pid.data(), pid.size(), 0);
+  if (pwrite(fd, pid.data(), pid.size(), 0) == static_cast<ssize_t>(pid.size()))
+    (void)!ftruncate(fd, static_cast<off_t>(pid.size()));
   return FileLock(fd, path);
 }
 

@@ -6,12 +6,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <chrono>
 #include <cstring>
 #include <ctime>
 #include <deque>
 #include <fstream>
+#include <map>
 
 #include "common/lock.hpp"
 
@@ -40,44 +44,74 @@ static std::string dir_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-bool write_file_atomic(const std::string& path, const std::string& data, unsigned mode,
-                       std::string* err) {
-  std::string dir = dir_of(path);
-  if (!make_dirs(dir, 0755, err)) return false;
-  std::string tmp = fmt::format("{}.tmp.{}", path, getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) {
-    *err = fmt::format("cannot write {}: {}", tmp, std::strerror(errno));
-    return false;
-  }
-  fchmod(fd, mode);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      *err = fmt::format("cannot write {}: {}", tmp, std::strerror(errno));
-      close(fd);
-      unlink(tmp.c_str());
-      return false;
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (fsync(fd) != 0 || close(fd) != 0) {
-    *err = fmt::format("cannot sync {}: {}", tmp, std::strerror(errno));
-    unlink(tmp.c_str());
-    return false;
-  }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    *err = fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno));
-    unlink(tmp.c_str());
-    return false;
-  }
+// A rename or a new file is durable only once its directory is.
+static void sync_dir(const std::string& dir) {
   int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     fsync(dfd);
     close(dfd);
   }
+}
+
+bool write_file_atomic(const std::string& path, const std::string& data, unsigned mode,
+                       std::string* err) {
+  std::string dir = dir_of(path);
+  if (!make_dirs(dir, 0755, err)) return false;
+  // A unique temp name: two writers of the same file (two threads, a stale temp of a crashed
+  // run) never share one.
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) {
+    *err = fmt::format("cannot write {}: {}", path, std::strerror(errno));
+    return false;
+  }
+  auto fail = [&](const char* what) {
+    *err = fmt::format("cannot {} {}: {}", what, tmp, std::strerror(errno));
+    close(fd);
+    unlink(tmp.c_str());
+    return false;
+  };
+  if (fchmod(fd, mode) != 0) return fail("chmod");
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return fail("write");
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (fsync(fd) != 0) return fail("sync");
+  close(fd);
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    *err = fmt::format("cannot rename {} to {}: {}", tmp, path, std::strerror(errno));
+    unlink(tmp.c_str());
+    return false;
+  }
+  sync_dir(dir);
+  return true;
+}
+
+// Reads a small state file without iostreams (which throw on a directory). False with errno
+// set when it cannot be read; at most `limit` bytes are read.
+static bool read_small_file(const std::string& path, std::string* out,
+                            size_t limit = 1u << 20) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOFOLLOW);
+  if (fd < 0) return false;
+  char buf[4096];
+  while (out->size() < limit) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      close(fd);
+      errno = e;
+      return false;
+    }
+    out->append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
   return true;
 }
 
@@ -95,52 +129,87 @@ bool Journal::append(Json entry, std::string* err) const {
     return false;
   }
   struct stat st {};
-  if (stat(path_.c_str(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) >= max_bytes_) {
-    for (int i = keep_ - 1; i >= 1; --i)
-      rename(fmt::format("{}.{}", path_, i).c_str(), fmt::format("{}.{}", path_, i + 1).c_str());
-    rename(path_.c_str(), (path_ + ".1").c_str());
+  bool created = stat(path_.c_str(), &st) != 0;
+  if (!created && static_cast<std::uint64_t>(st.st_size) >= max_bytes_) {
+    if (keep_ <= 0) {
+      unlink(path_.c_str());
+    } else {
+      for (int i = keep_ - 1; i >= 1; --i)
+        rename(fmt::format("{}.{}", path_, i).c_str(), fmt::format("{}.{}", path_, i + 1).c_str());
+      rename(path_.c_str(), (path_ + ".1").c_str());
+    }
+    created = true;
   }
-  int fd = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+  int fd = open(path_.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
   if (fd < 0) {
     *err = fmt::format("cannot open journal {}: {}", path_, std::strerror(errno));
     return false;
   }
-  ssize_t n = write(fd, line.data(), line.size());
-  bool ok = n == static_cast<ssize_t>(line.size());
-  if (!ok) *err = fmt::format("cannot write journal {}: {}", path_, std::strerror(errno));
+  // A line torn by a crash or a full disk must not swallow this entry: start on a new line.
+  if (fstat(fd, &st) == 0 && st.st_size > 0) {
+    char last = '\n';
+    if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') line.insert(0, "\n");
+  }
+  // One write() per entry: O_APPEND places it whole, and the lock keeps rotation out.
+  size_t off = 0;
+  bool ok = true;
+  while (off < line.size()) {
+    ssize_t n = write(fd, line.data() + off, line.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      *err = fmt::format("cannot write journal {}: {}", path_, std::strerror(errno));
+      ok = false;
+      break;
+    }
+    off += static_cast<size_t>(n);
+  }
   if (fsync(fd) != 0 && ok) {
     *err = fmt::format("cannot fsync journal {}: {}", path_, std::strerror(errno));
     ok = false;
   }
   close(fd);
+  if (created) sync_dir(dir_of(path_));
   return ok;
 }
 
 std::vector<Json> Journal::tail(std::size_t n) const {
-  std::deque<Json> out;
-  // Oldest rotation first so the newest entries end up last.
-  for (int i = keep_; i >= 0; --i) {
+  // Newest file first, each read backwards line by line, so only the last n lines of a
+  // 16 MB journal are parsed.
+  std::vector<Json> newest_first;
+  for (int i = 0; i <= std::max(keep_, 0) && newest_first.size() < n; ++i) {
     std::string p = i == 0 ? path_ : fmt::format("{}.{}", path_, i);
-    std::ifstream in(p);
-    std::string line;
-    while (std::getline(in, line)) {
-      Json j = Json::parse(line, nullptr, false);
-      if (j.is_discarded()) continue;  // a torn last line after a crash is skipped
-      out.push_back(std::move(j));
-      if (out.size() > n) out.pop_front();
+    std::string text;
+    if (!read_small_file(p, &text, std::max<std::uint64_t>(max_bytes_ * 2, 256u << 20))) continue;
+    size_t end = text.size();
+    while (end > 0 && newest_first.size() < n) {
+      size_t start = text.rfind('\n', end - 1);
+      start = start == std::string::npos ? 0 : start + 1;
+      if (end > start) {
+        Json j = Json::parse(text.begin() + static_cast<long>(start),
+                             text.begin() + static_cast<long>(end), nullptr, false);
+        // A torn line after a crash is skipped.
+        if (!j.is_discarded() && j.is_object()) newest_first.push_back(std::move(j));
+      }
+      end = start == 0 ? 0 : start - 1;
     }
   }
-  return {out.begin(), out.end()};
+  return {newest_first.rbegin(), newest_first.rend()};
 }
 
 static std::string flag_path(const std::string& state_dir) { return state_dir + "/failover.flag"; }
 
 FailoverFlag read_failover_flag(const std::string& state_dir) {
   FailoverFlag f;
-  std::ifstream in(flag_path(state_dir));
-  if (!in) return f;
+  std::string text;
+  if (!read_small_file(flag_path(state_dir), &text)) {
+    // Only "no such file" means clear: a flag we cannot read still stops log copying.
+    if (errno != ENOENT) {
+      f.set = true;
+      f.reason = fmt::format("flag file cannot be read: {} (treated as set)", std::strerror(errno));
+    }
+    return f;
+  }
   f.set = true;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     f.reason = "flag file exists but is not valid JSON (treated as set)";
@@ -164,10 +233,12 @@ bool set_failover_flag(const std::string& state_dir, const FailoverFlag& flag, s
 }
 
 bool clear_failover_flag(const std::string& state_dir, std::string* err) {
-  if (unlink(flag_path(state_dir).c_str()) != 0 && errno != ENOENT) {
+  if (unlink(flag_path(state_dir).c_str()) != 0) {
+    if (errno == ENOENT) return true;
     *err = fmt::format("cannot remove {}: {}", flag_path(state_dir), std::strerror(errno));
     return false;
   }
+  sync_dir(state_dir);
   return true;
 }
 
@@ -175,10 +246,16 @@ static std::string role_path(const std::string& state_dir, const std::string& in
   return fmt::format("{}/role.{}", state_dir, instance);
 }
 
+// An instance name becomes a file name: no path separators, no hidden or empty names.
+static bool valid_instance_name(const std::string& name) {
+  return !name.empty() && name.size() <= 128 && name[0] != '.' &&
+         name.find_first_of("/\\\n") == std::string::npos && name.find('\0') == std::string::npos;
+}
+
 std::optional<RoleRecord> read_role(const std::string& state_dir, const std::string& instance) {
-  std::ifstream in(role_path(state_dir, instance));
-  if (!in) return std::nullopt;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!valid_instance_name(instance)) return std::nullopt;
+  std::string text;
+  if (!read_small_file(role_path(state_dir, instance), &text)) return std::nullopt;
   Json j = Json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   return RoleRecord{j.value("role", ""), j.value("time", ""), j.value("event", "")};
@@ -186,40 +263,87 @@ std::optional<RoleRecord> read_role(const std::string& state_dir, const std::str
 
 bool write_role(const std::string& state_dir, const std::string& instance, const RoleRecord& r,
                 std::string* err) {
+  if (!valid_instance_name(instance)) {
+    *err = fmt::format("'{}' is not a usable instance name for a state file", instance);
+    return false;
+  }
   Json j{{"role", r.role}, {"time", r.time.empty() ? now_rfc3339() : r.time}, {"event", r.event}};
   return write_file_atomic(role_path(state_dir, instance), j.dump() + "\n", 0644, err);
 }
 
-static std::string escape_label(const std::string& v) {
+namespace {
+
+std::string escape_label(const std::string& v, bool quote) {
   std::string out;
   for (char c : v) {
-    if (c == '\\' || c == '"') out += '\\';
-    if (c == '\n') {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
       out += "\\n";
-      continue;
+    } else if (c == '"' && quote) {
+      out += "\\\"";
+    } else {
+      out += c;
     }
-    out += c;
   }
   return out;
 }
 
+bool valid_metric_name(const std::string& n, bool label) {
+  if (n.empty()) return false;
+  for (size_t i = 0; i < n.size(); ++i) {
+    char c = n[i];
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (c == ':' && !label) || (i > 0 && c >= '0' && c <= '9');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// The exposition format spells the special values its own way.
+std::string sample_value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+}  // namespace
+
 bool write_metrics(const std::string& path, const std::vector<Metric>& metrics, std::string* err) {
-  std::string text;
-  std::string last_name;
+  // Samples of one name must follow their single HELP/TYPE header, wherever the caller put
+  // them in the list; names keep the order they first appeared in.
+  std::vector<std::string> order;
+  std::map<std::string, std::vector<const Metric*>> by_name;
   for (const auto& m : metrics) {
-    if (m.name != last_name) {
-      text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", m.name, m.help, m.name, m.type);
-      last_name = m.name;
+    if (!valid_metric_name(m.name, false)) {
+      *err = fmt::format("'{}' is not a valid Prometheus metric name", m.name);
+      return false;
     }
-    text += m.name;
-    if (!m.labels.empty()) {
-      text += '{';
-      for (size_t i = 0; i < m.labels.size(); ++i)
-        text += fmt::format("{}{}=\"{}\"", i ? "," : "", m.labels[i].first,
-                            escape_label(m.labels[i].second));
-      text += '}';
+    for (const auto& [k, v] : m.labels)
+      if (!valid_metric_name(k, true) || k.rfind("__", 0) == 0) {
+        *err = fmt::format("'{}' is not a valid Prometheus label name (metric {})", k, m.name);
+        return false;
+      }
+    auto& group = by_name[m.name];
+    if (group.empty()) order.push_back(m.name);
+    group.push_back(&m);
+  }
+  std::string text;
+  for (const auto& name : order) {
+    const Metric& first = *by_name[name].front();
+    text += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, escape_label(first.help, false),
+                        name, first.type);
+    for (const Metric* m : by_name[name]) {
+      text += name;
+      if (!m->labels.empty()) {
+        text += '{';
+        for (size_t i = 0; i < m->labels.size(); ++i)
+          text += fmt::format("{}{}=\"{}\"", i ? "," : "", m->labels[i].first,
+                              escape_label(m->labels[i].second, true));
+        text += '}';
+      }
+      text += " " + sample_value(m->value) + "\n";
     }
-    text += fmt::format(" {}\n", m.value);
   }
   return write_file_atomic(path, text, 0644, err);
 }
