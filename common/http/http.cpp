@@ -143,8 +143,12 @@ void read_cert_info(CURL* h, Response* resp) {
 
 /// Where the transfer was when it stopped, from libcurl's phase timers.
 std::string phase_of(CURL* h, const Response& r, bool headers_done, bool https) {
-  if (info_seconds(h, CURLINFO_CONNECT_TIME_T) == 0)
+  // libcurl counts the TLS handshake into the connect time; the peer address is only known
+  // once TCP is up, which tells a stuck handshake from a stuck TCP connect.
+  if (info_seconds(h, CURLINFO_CONNECT_TIME_T) == 0) {
+    if (https && !r.primary_ip.empty()) return "TLS handshake";
     return info_seconds(h, CURLINFO_NAMELOOKUP_TIME_T) == 0 ? "resolving" : "connecting";
+  }
   if (https && info_seconds(h, CURLINFO_APPCONNECT_TIME_T) == 0) return "TLS handshake";
   if (r.status_line.empty()) return "waiting for the response";
   return headers_done ? "reading the body" : "reading the headers";

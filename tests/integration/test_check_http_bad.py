@@ -113,3 +113,9 @@ def test_response_time_thresholds_and_warning_exit(bad):
     r = check(bad.url("/delay"), "-w", "5s", "-c", "10s")
     assert (r.state, r.rc) == ("OK", 0), r
     assert "time=" in r.stdout and ";5;10;0" in r.stdout, r
+
+
+def test_tls_handshake_that_never_completes(bad):
+    # TCP connects (the kernel accepts), the ClientHello is never answered.
+    r = check(f"https://127.0.0.1:{bad.silent_port}/", "-t", "1s")
+    assert_costs_timeout(r, "TLS handshake")
