@@ -61,8 +61,8 @@ RSYNCD_CONF = """
 pid file = {dir}/rsyncd.pid
 log file = {dir}/rsyncd.log
 use chroot = no
-[archive_site1]
-   path = {dir}/archive_site1
+[{module}]
+   path = {dir}/{module}
    read only = yes
    uid = root
    gid = root
@@ -70,19 +70,19 @@ use chroot = no
 
 
 class Rsyncd:
-    """An rsync daemon in a node namespace serving archive_site1 (the collected data)."""
+    """An rsync daemon in a node namespace serving one module (default: archive_site1)."""
 
-    def __init__(self, lab, node, work):
+    def __init__(self, lab, node, work, module="archive_site1"):
         self.lab, self.node = lab, node
         self.dir = os.path.join(work, f"rsyncd-{node}")
-        self.data = os.path.join(self.dir, "archive_site1")
+        self.data = os.path.join(self.dir, module)
         os.makedirs(self.data, exist_ok=True)
         for i in range(3):
             with open(os.path.join(self.data, f"arc_{node}_{i}.zip"), "w") as f:
                 f.write(f"collected on {node} #{i}\n")
         self.conf = os.path.join(self.dir, "rsyncd.conf")
         with open(self.conf, "w") as f:
-            f.write(RSYNCD_CONF.format(dir=self.dir))
+            f.write(RSYNCD_CONF.format(dir=self.dir, module=module))
         self.proc = None
 
     def start(self):
