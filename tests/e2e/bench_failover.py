@@ -3,6 +3,8 @@
 
     HAKIT_BUILD_DIR=build-f PYTHONPATH=tests:tests/e2e /usr/bin/python3 tests/e2e/bench_failover.py [RUNS] [MODES]
 
+`bench_failover.py lagging` runs scenario 3 (MASTER_DELAY=8 replica, master host lost)
+once per setup and prints rows acknowledged and lost.
 RUNS (default 3) failovers per setup, MODES "hakit,naive" (default both). Each run builds a
 fresh lab (namespaces, MariaDB pair, nginx, keepalived), stops nginx on the master while a
 client writes through the VIP every 20 ms, and measures time to VIP, time to writable, rows
@@ -30,7 +32,40 @@ def one(mode):
         return pair.failover(observe=4.0)
 
 
+def lagging(mode, delay=8):
+    """Scenario 3 with either setup: acknowledged rows all retrieved by a replica lagging
+    `delay` s, then the master host lost. Returns (acknowledged, lost)."""
+    import time
+    import cluster
+    with MonitoringPair(mode=mode, log=lambda *_: None) as pair:
+        pair.start(master_delay=delay)
+        n1, n2 = pair.dbs["n1"], pair.dbs["n2"]
+        w = cluster.Writer(pair.lab, pair.work, period=0.02)
+        w.wait_acks(100, timeout=30)
+        w.stop()
+        acked = {a[0] for a in w.records()[0]}
+        pos = n1.scalar("SELECT @@gtid_binlog_pos")
+        while n2.rows("SHOW ALL SLAVES STATUS")[0].get("Gtid_IO_Pos") != pos:
+            time.sleep(0.05)
+        pair.lab.cut_link("n1")
+        pair.ka["n1"].kill()
+        n1.kill()
+        pair.lab.wait_vip("n2", timeout=30)
+        deadline = time.monotonic() + delay + 30
+        while n2.read_only() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(1.0)
+        present = {int(r[0]) for r in n2.sql("SELECT id FROM app.writes")}
+        return len(acked), len(acked - present)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "lagging":
+        for m in ("hakit", "naive"):
+            acked, lost = lagging(m)
+            print(json.dumps({"scenario": "lagging replica, master host lost", "mode": m,
+                              "rows_acknowledged": acked, "rows_lost": lost}), flush=True)
+        return
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     modes = (sys.argv[2] if len(sys.argv) > 2 else "hakit,naive").split(",")
     results = {m: [] for m in modes}
