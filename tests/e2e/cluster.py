@@ -131,6 +131,7 @@ http {{
     listen 80;
     listen 8080;
     location = /client {{ return 200 "{node} client ok\\n"; }}
+    location = /status {{ return 200 "{node} scheduler ok\\n"; }}
     location / {{ root {dir}/www; }}
   }}
 }}
