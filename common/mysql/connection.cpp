@@ -8,7 +8,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <mutex>
 #include <regex>
+
+#ifdef HAKIT_MARIADB_STATIC
+#include <openssl/crypto.h>
+#endif
 
 #include "common/secrets.hpp"
 
@@ -81,6 +86,29 @@ unsigned secs(Millis d) {
   // Connector/C timeouts are whole seconds; round up so a 500 ms limit is not "no limit".
   // hakit enforces the exact value itself (see drive()); these are only a backstop.
   return static_cast<unsigned>((d.count() + 999) / 1000);
+}
+
+// Start-up work a check pays on every run, avoided where the static connector lets us (the
+// shared one hides these symbols): Connector/C's first mysql_init() looks up the "mysql"
+// service through NSS (dlopen attempts of libnss_db, /etc/services) unless mysql_port is set,
+// and initialises OpenSSL with /etc/ssl/openssl.cnf and every cipher and digest. Without TLS
+// none of that is needed; together ~0.5 ms of CPU per run (docs/benchmarks.md).
+void lighten_connector_start(bool tls) {
+#ifdef HAKIT_MARIADB_STATIC
+  static std::once_flag once;
+  std::call_once(once, [tls] {
+    if (mysql_port == 0) mysql_port = 3306;
+    // OpenSSL initialises once per process: marking these steps done now makes the
+    // connector's later OPENSSL_init_ssl() skip them. Only when this first connection does
+    // not use TLS (a TLS connection keeps the system configuration).
+    if (!tls)
+      OPENSSL_init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG | OPENSSL_INIT_NO_ADD_ALL_CIPHERS |
+                              OPENSSL_INIT_NO_ADD_ALL_DIGESTS,
+                          nullptr);
+  });
+#else
+  (void)tls;
+#endif
 }
 
 int poll_events(int status) {
@@ -168,6 +196,7 @@ std::unique_ptr<Connection> Connection::open_impl(const config::MysqlProfile& p,
                                                   std::optional<Clock::time_point> deadline,
                                                   Error* err) {
   *err = Error{};
+  lighten_connector_start(p.wants_tls());
   MYSQL* m = mysql_init(nullptr);
   if (!m) {
     err->message = "out of memory";
