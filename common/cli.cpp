@@ -59,9 +59,14 @@ std::optional<int> parse(CLI::App& app, int argc, const char* const* argv) {
   } catch (const CLI::CallForVersion&) {
     std::puts(app.version().c_str());
     return 0;
-  } catch (const CLI::ParseError& e) {
-    // One line, and UNKNOWN: keepalived and Nagios must see a bad argument as "unknown".
-    std::fprintf(stderr, "%s: %s (see %s --help)\n", app.get_name().c_str(), e.what(),
+  } catch (const std::exception& e) {
+    // CLI::ParseError, or whatever a tool's option callback threw. One line, and UNKNOWN:
+    // keepalived and Nagios must see a bad argument as "unknown", never CLI11's own codes.
+    std::string what = e.what();
+    for (char& c : what)
+      if (c == '\n' || c == '\r') c = ' ';
+    while (!what.empty() && what.back() == ' ') what.pop_back();
+    std::fprintf(stderr, "%s: %s (see %s --help)\n", app.get_name().c_str(), what.c_str(),
                  app.get_name().c_str());
     return kUsageExit;
   }
