@@ -163,7 +163,7 @@ TEST_CASE("check_mysql_slave: maintenance file forces CRITICAL without connectin
   CHECK_FALSE(check_mysql::maintenance("/nonexistent/hakit/maint"));
   check_mysql::Options o;
   o.maintenance_file = "/proc/self/status";  // exists everywhere; first line says why
-  o.profile.host = "192.0.2.1";              // would hang: must never be contacted
+  o.profile.port = 1;  // nothing listens there: the check must not even try
   auto r = check_mysql::run(o);
   CHECK(r.state == State::kCritical);
   CHECK(r.summary.find("maintenance: /proc/self/status exists") != std::string::npos);
