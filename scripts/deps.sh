@@ -10,7 +10,7 @@ PACKAGES=(
   libcli11-dev doctest-dev nlohmann-json3-dev libssl-dev zlib1g-dev dpkg-dev help2man fakeroot logrotate jq
   # tests: real servers and peers
   python3 python3-pytest python3-pymysql mariadb-server mariadb-client galera-4 nginx-light rsync
-  keepalived openssl iproute2 procps psmisc util-linux
+  keepalived openssl iproute2 iputils-ping procps psmisc util-linux
   # benchmarks: the peer tools we compare with
   monitoring-plugins-basic monitoring-plugins-standard liburiparser1 hyperfine curl time
 )
