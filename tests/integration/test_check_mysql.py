@@ -158,6 +158,14 @@ def test_hung_server_costs_the_timeout(pair):
         pair.replica.resume()
 
 
+def test_slow_query_costs_the_timeout(pair):
+    # The deadline covers the queries too, not only the connect.
+    rc, line, _, took = check(*replica_args(pair), "--mode", "freshness",
+                              "--query", "SELECT SLEEP(5)", "-t", "500ms")
+    assert rc == 2 and "no answer within the 500 ms timeout" in line, line
+    assert 0.49 <= took <= 0.65, took
+
+
 def test_freshness_fresh_and_stale(pair):
     pair.primary.sql("CREATE TABLE IF NOT EXISTS hakit_test.programstatus "
                      "(id INT PRIMARY KEY, last_update DATETIME, epoch BIGINT)")
