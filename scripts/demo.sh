@@ -21,10 +21,15 @@ echo "== dependencies"
 
 echo "== build (build/)"
 if [ ! -f build/build.ninja ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 fi
-cmake --build build -j"$(nproc)" --target check_http_200 check_mysql_slave notify_master \
-  notify_backup sitesync | tail -n 1
+if ! cmake --build build -j"$(nproc)" --target check_http_200 check_mysql_slave notify_master \
+  notify_backup sitesync > build/demo-build.log 2>&1; then
+  tail -n 30 build/demo-build.log
+  echo "demo.sh: build failed (full log: build/demo-build.log)" >&2
+  exit 1
+fi
+tail -n 1 build/demo-build.log
 
 echo "== scenario 1: monitoring pair failover"
 HAKIT_BUILD_DIR="$PWD/build" PYTHONPATH="$PWD/tests:$PWD/tests/e2e" PYTHONDONTWRITEBYTECODE=1 \
