@@ -90,9 +90,14 @@ TEST_CASE("journal: size rotation keeps `keep` old files, tail reads across them
   REQUIRE(stat((dir / "j.jsonl.1").c_str(), &st) == 0);
   CHECK(st.st_size >= 1000);
   CHECK(st.st_size < 1200);
-  auto last = j.tail(20);
-  REQUIRE(last.size() == 20);
-  for (int i = 0; i < 20; ++i) CHECK(last[i]["n"] == 40 + i);  // newest last
+  size_t kept = lines_of(dir / "j.jsonl").size() + lines_of(dir / "j.jsonl.1").size() +
+                lines_of(dir / "j.jsonl.2").size();
+  auto all = j.tail(1000);
+  REQUIRE(all.size() == kept);  // everything that was kept, across the three files
+  for (size_t i = 0; i < kept; ++i) CHECK(all[i]["n"] == static_cast<int>(60 - kept + i));
+  auto last = j.tail(5);
+  REQUIRE(last.size() == 5);
+  for (int i = 0; i < 5; ++i) CHECK(last[i]["n"] == 55 + i);  // newest last
   CHECK(j.tail(0).empty());
   // Caller-supplied time/host/pid are kept.
   REQUIRE(j.append({{"time", "T"}, {"host", "H"}, {"pid", 1}}, &err));
