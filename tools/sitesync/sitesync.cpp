@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <unordered_set>
 
 #include "common/lock.hpp"
 #include "common/state.hpp"
@@ -76,9 +77,19 @@ std::string first_error(const ProcessResult& p, const ChangeList& c) {
   return last_line(p.err.substr(0, p.err.find('\n')));
 }
 
+// Appends the names of `from` that `to` does not hold yet, keeping their order. A hash set,
+// not a scan: a first copy lists every file of the site.
 void append_unique(std::vector<std::string>* to, const std::vector<std::string>& from) {
+  if (from.empty()) return;
+  if (to->empty()) {
+    std::unordered_set<std::string_view> seen;
+    for (const auto& f : from)
+      if (seen.insert(f).second) to->push_back(f);
+    return;
+  }
+  std::unordered_set<std::string> seen(to->begin(), to->end());
   for (const auto& f : from)
-    if (std::find(to->begin(), to->end(), f) == to->end()) to->push_back(f);
+    if (seen.insert(f).second) to->push_back(f);
 }
 
 ExitCode worse(ExitCode a, ExitCode b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
