@@ -1,0 +1,362 @@
+// The notify action engine and mysql_promote with fakes: no process, server or network.
+#include <doctest/doctest.h>
+
+#include <thread>
+
+#include "common/config.hpp"
+#include "common/lock.hpp"
+#include "helper/support.hpp"
+#include "notify/actions.hpp"
+#include "notify/mysql_state.hpp"
+#include "notify/notify.hpp"
+
+using namespace hakit;
+using namespace hakit::notify;
+
+namespace {
+
+class FakeRunner : public ProcessRunner {
+ public:
+  std::vector<ProcessSpec> specs;
+  std::vector<int> exits;  ///< exit codes to return in order; 0 once exhausted
+  ProcessResult run(const ProcessSpec& spec) override {
+    specs.push_back(spec);
+    ProcessResult r;
+    r.started = true;
+    r.exit_code = exits.empty() ? 0 : exits.front();
+    if (!exits.empty()) exits.erase(exits.begin());
+    if (r.exit_code) r.err = "boom\n";
+    return r;
+  }
+};
+
+class FakeProbe : public AddressProbe {
+ public:
+  bool present = true;
+  bool is_local(const std::string&, const std::string&, std::string*) override { return present; }
+};
+
+class FakeMessenger : public Messenger {
+ public:
+  std::vector<std::string> subjects, bodies, posts;
+  bool fail = false;
+  bool send_email(const config::EmailChannel&, const std::string& subject, const std::string& body,
+                  Millis, std::string* err) override {
+    subjects.push_back(subject);
+    bodies.push_back(body);
+    if (fail) *err = "connection refused";
+    return !fail;
+  }
+  bool post_json(const config::WebhookChannel&, const std::string& json, Millis,
+                 std::string* err) override {
+    posts.push_back(json);
+    if (fail) *err = "connection refused";
+    return !fail;
+  }
+};
+
+/// A replica as a tiny state machine: the SQL thread finishes the relay log after
+/// `polls_to_apply` status reads once the IO thread is stopped.
+class FakeServer {
+ public:
+  std::optional<mysql::Row> slave = mysql::Row{
+      {"Master_Host", "192.0.2.11"}, {"Master_Port", "3306"}, {"Using_Gtid", "Slave_Pos"},
+      {"SQL_Delay", "0"}, {"Slave_IO_Running", "Yes"}, {"Slave_SQL_Running", "Yes"},
+      {"Slave_SQL_Running_State", "Reading event from the relay log"},
+      {"Master_Log_File", "mysql-bin.000001"}, {"Read_Master_Log_Pos", "2134"},
+      {"Relay_Master_Log_File", "mysql-bin.000001"}, {"Exec_Master_Log_Pos", "989"},
+      {"Relay_Log_File", "relay-bin.000002"}, {"Relay_Log_Pos", "670"},
+      {"Gtid_IO_Pos", "0-101-9"}, {"Last_SQL_Errno", "0"}, {"Last_SQL_Error", ""}};
+  bool read_only = true;
+  std::string gtid_slave_pos = "0-101-4";
+  int polls_to_apply = 3;  ///< -1: never
+  std::vector<std::string> statements;
+
+  void poll() {
+    if (!slave || field(*slave, "Slave_IO_Running") != "No" || polls_to_apply < 0) return;
+    if (field(*slave, "SQL_Delay") != "0") return;
+    if (polls_to_apply-- > 0) return;
+    (*slave)["Slave_SQL_Running_State"] = "Slave has read all relay log; waiting for more updates";
+    (*slave)["Exec_Master_Log_Pos"] = (*slave)["Read_Master_Log_Pos"];
+    gtid_slave_pos = *(*slave)["Gtid_IO_Pos"];
+  }
+};
+
+class FakeDb : public Db {
+ public:
+  explicit FakeDb(FakeServer* s) : s_(s) {}
+  bool query(const std::string& sql, std::vector<mysql::Row>* rows, std::string*) override {
+    rows->clear();
+    if (sql.rfind("SHOW SLAVE", 0) == 0) {
+      s_->poll();
+      if (s_->slave) rows->push_back(*s_->slave);
+    } else if (sql.find("gtid_slave_pos") != std::string::npos) {
+      rows->push_back({{"v", s_->gtid_slave_pos}});
+    } else if (sql == "SHOW MASTER STATUS") {
+      rows->push_back({{"File", "mysql-bin.000007"}, {"Position", "342"}});
+    } else if (sql.find("gtid_binlog_pos") != std::string::npos) {
+      rows->push_back({{"v", "0-102-1"}});
+    } else if (sql.rfind("SELECT", 0) == 0) {
+      rows->push_back({{"v", ""}});
+    } else {
+      return exec(sql, nullptr);
+    }
+    return true;
+  }
+  bool exec(const std::string& sql, std::string*) override {
+    s_->statements.push_back(sql);
+    auto& sl = s_->slave;
+    if (sql == "STOP SLAVE IO_THREAD" && sl) (*sl)["Slave_IO_Running"] = "No";
+    if (sql == "STOP SLAVE" && sl) (*sl)["Slave_IO_Running"] = (*sl)["Slave_SQL_Running"] = "No";
+    if (sql == "START SLAVE SQL_THREAD" && sl) (*sl)["Slave_SQL_Running"] = "Yes";
+    if (sql == "START SLAVE" && sl) (*sl)["Slave_IO_Running"] = (*sl)["Slave_SQL_Running"] = "Yes";
+    if (sql.rfind("CHANGE MASTER TO MASTER_DELAY=0", 0) == 0 && sl) (*sl)["SQL_Delay"] = "0";
+    if (sql == "RESET SLAVE ALL") sl.reset();
+    if (sql == "SET GLOBAL read_only=OFF") s_->read_only = false;
+    if (sql == "SET GLOBAL read_only=ON") s_->read_only = true;
+    return true;
+  }
+  bool is_mariadb() const override { return true; }
+
+ private:
+  FakeServer* s_;
+};
+
+class FakeConnector : public DbConnector {
+ public:
+  FakeServer server;
+  bool reachable = true;
+  std::unique_ptr<Db> open(const config::MysqlProfile&, Millis, std::string* err) override {
+    if (!reachable) {
+      *err = "connection refused";
+      return nullptr;
+    }
+    return std::make_unique<FakeDb>(&server);
+  }
+};
+
+struct Fixture {
+  test::TempDir dir;
+  FakeRunner runner;
+  FakeProbe probe;
+  FakeMessenger messenger;
+  FakeConnector db;
+  std::vector<Millis> pauses;
+  Services svc;
+  config::Config cfg;
+
+  explicit Fixture(const std::string& instances) {
+    svc.runner = &runner;
+    svc.addresses = &probe;
+    svc.messenger = &messenger;
+    svc.db = &db;
+    svc.sleep = [this](Millis d) {
+      pauses.push_back(d);
+      std::this_thread::sleep_for(std::min(d, Millis(5)));
+    };
+    svc.self_dir = "/usr/libexec/hakit";
+    std::string text = "state_dir: " + dir.path() + "/state\nrun_dir: " + dir.path() +
+                       "/run\nmysql:\n  local: {port: 3306}\nnotifications:\n  ops: {email: "
+                       "{smtp: 'smtp://127.0.0.1:25', from: a@example.com, to: b@example.com}, "
+                       "webhook: {url: 'http://127.0.0.1:9/'}}\nsync:\n  site1: {source: "
+                       "rsync://192.0.2.41/a, dest: /srv/a/}\ninstances:\n" + instances;
+    config::Diagnostics diag("hakit.yaml");
+    bool ok = config::parse_config(text, &cfg, &diag);
+    REQUIRE_MESSAGE(ok, diag.render());
+  }
+  Outcome fire(const std::string& state, const std::string& instance = "VI_1") {
+    Event ev;
+    ev.instance = instance;
+    ev.state = state;
+    return handle_event(ev, cfg, "/etc/hakit/hakit.yaml", svc);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("engine: service and sync actions are argv vectors, never a shell") {
+  Fixture f(R"(  VI_1:
+    promote:
+      - service: {start: nagios}
+      - sync: site1
+      - run: [/usr/bin/hook, 'a b']
+)");
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kSuccess);
+  REQUIRE(f.runner.specs.size() == 3);
+  CHECK(f.runner.specs[0].argv == std::vector<std::string>{"systemctl", "start", "nagios"});
+  CHECK(f.runner.specs[1].argv == std::vector<std::string>{"/usr/libexec/hakit/sitesync", "--config",
+                                                           "/etc/hakit/hakit.yaml", "site1"});
+  CHECK(f.runner.specs[2].argv == std::vector<std::string>{"/usr/bin/hook", "a b"});
+  const auto& env = f.runner.specs[2].env_extra;
+  CHECK(std::find(env.begin(), env.end(), "HAKIT_INSTANCE=VI_1") != env.end());
+  CHECK(std::find(env.begin(), env.end(), "HAKIT_STATE=MASTER") != env.end());
+  CHECK(read_role(f.cfg.state_dir, "VI_1")->role == "master");
+  CHECK(out.journal["actions"].size() == 3);
+}
+
+TEST_CASE("engine: retries back off, on_failure continue goes on, abort stops") {
+  Fixture f(R"(  VI_1:
+    demote:
+      - run: [/bin/a]
+        retries: 2
+        backoff: 100ms
+      - run: [/bin/b]
+        on_failure: continue
+      - run: [/bin/c]
+        retries: 1
+        backoff: 10ms
+      - run: [/bin/d]
+      - notify: ops
+)");
+  f.runner.exits = {1, 1, 0, 1, 1, 1};
+  auto out = f.fire("BACKUP");
+  CHECK(out.code == ExitCode::kFailed);
+  CHECK(f.pauses == std::vector<Millis>{Millis(100), Millis(200), Millis(10)});
+  CHECK(f.runner.specs.size() == 6);  // a×3, b, c×2; d not run
+  const auto& acts = out.journal["actions"];
+  CHECK(acts[0]["attempts"] == 3);
+  CHECK(acts[0]["outcome"] == "ok");
+  CHECK(acts[1]["outcome"] == "failed");
+  CHECK(acts[2]["outcome"] == "failed");
+  CHECK(acts[3]["outcome"] == "not-run");
+  CHECK(acts[4]["outcome"] == "ok");  // the alert still goes out
+  REQUIRE(f.messenger.subjects.size() == 1);
+  CHECK(f.messenger.subjects[0].find("FAILED") != std::string::npos);
+  CHECK(out.message.find("not run: [run /bin/d]") != std::string::npos);
+  // keepalived made us BACKUP whatever the actions did.
+  CHECK(read_role(f.cfg.state_dir, "VI_1")->role == "backup");
+}
+
+TEST_CASE("engine: a failed notification never blocks") {
+  Fixture f(R"(  VI_1:
+    promote:
+      - notify: ops
+      - flag: set
+)");
+  f.messenger.fail = true;
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kSuccess);
+  CHECK(read_failover_flag(f.cfg.state_dir).set);
+  CHECK(out.journal["actions"][0]["outcome"] == "failed");
+  Json doc = Json::parse(f.messenger.posts.at(0));
+  CHECK(doc["instance"] == "VI_1");
+  CHECK(doc["state"] == "MASTER");
+}
+
+TEST_CASE("engine: stale events are skipped when the VIP disagrees") {
+  Fixture f(R"(  VI_1:
+    vip: {address: 192.0.2.100}
+    promote: [{run: [/bin/up]}]
+    demote: [{run: [/bin/down]}]
+)");
+  f.probe.present = false;
+  CHECK(f.fire("MASTER").decision == "stale");
+  CHECK(f.runner.specs.empty());
+  CHECK(f.fire("BACKUP").decision == "ran");
+  f.probe.present = true;
+  CHECK(f.fire("FAULT").decision == "stale");
+  CHECK(f.fire("MASTER").decision == "ran");
+  CHECK(f.runner.specs.size() == 2);
+  CHECK(Journal(journal_path(f.cfg)).tail(10).size() == 4);
+}
+
+TEST_CASE("engine: an event superseded while waiting for the lock does nothing") {
+  Fixture f(R"(  VI_1:
+    promote: [{run: [/bin/up]}]
+)");
+  std::string err;
+  auto held = FileLock::acquire(lock_path(f.cfg, "VI_1"), Millis(1000), &err);
+  REQUIRE(held);
+  Outcome out;
+  std::thread t([&] { out = f.fire("MASTER"); });
+  // Wait until the event took its ticket, then a newer one arrives.
+  for (int i = 0; i < 200 && newest_ticket(ticket_path(f.cfg, "VI_1")) < 1; ++i)
+    std::this_thread::sleep_for(Millis(5));
+  CHECK(take_ticket(ticket_path(f.cfg, "VI_1"), &err) == 2);
+  held.reset();
+  t.join();
+  CHECK(out.decision == "superseded");
+  CHECK(out.code == ExitCode::kSuccess);
+  CHECK(f.runner.specs.empty());
+}
+
+TEST_CASE("engine: anti-flap refuses a second promotion within min_interval") {
+  Fixture f(R"(  VI_1:
+    min_interval: 1h
+    promote: [{run: [/bin/up]}]
+)");
+  CHECK(f.fire("MASTER").code == ExitCode::kSuccess);
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kRefused);
+  CHECK(out.decision == "refused");
+  Event ev;
+  ev.instance = "VI_1";
+  ev.state = "MASTER";
+  ev.force = true;
+  CHECK(handle_event(ev, f.cfg, "", f.svc).code == ExitCode::kSuccess);
+  CHECK(f.runner.specs.size() == 2);
+}
+
+TEST_CASE("mysql_promote: stops the IO thread, waits for the SQL thread, then writable") {
+  Fixture f(R"(  VI_1:
+    promote: [{mysql_promote: {mysql: local, catchup_timeout: 5s}}]
+)");
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kSuccess);
+  CHECK_FALSE(f.db.server.read_only);
+  CHECK_FALSE(f.db.server.slave);
+  const auto& s = f.db.server.statements;
+  REQUIRE(s.size() >= 4);
+  CHECK(s.front() == "STOP SLAVE IO_THREAD");
+  CHECK(s[s.size() - 3] == "STOP SLAVE");
+  CHECK(s[s.size() - 2] == "RESET SLAVE ALL");
+  CHECK(s.back() == "SET GLOBAL read_only=OFF");
+  CHECK(out.journal["positions"]["binlog_file"] == "mysql-bin.000007");
+  CHECK(out.journal["positions"]["gtid_binlog_pos"] == "0-102-1");
+  // Twice is safe.
+  f.db.server.statements.clear();
+  CHECK(f.fire("MASTER").code == ExitCode::kSuccess);
+  CHECK(f.db.server.statements == std::vector<std::string>{"SET GLOBAL read_only=OFF"});
+}
+
+TEST_CASE("mysql_promote: MASTER_DELAY is cleared keeping the relay log") {
+  Fixture f(R"(  VI_1:
+    promote: [{mysql_promote: local}]
+)");
+  (*f.db.server.slave)["SQL_Delay"] = "5";
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kSuccess);
+  const auto& s = f.db.server.statements;
+  CHECK(std::find(s.begin(), s.end(),
+                  "CHANGE MASTER TO MASTER_DELAY=0, RELAY_LOG_FILE='relay-bin.000002', "
+                  "RELAY_LOG_POS=670") != s.end());
+  CHECK(out.journal["actions"][0]["details"]["master_delay_cleared"] == "5");
+}
+
+TEST_CASE("mysql_promote: catch-up timeout refuses, stays read-only, restarts replication") {
+  Fixture f(R"(  VI_1:
+    promote: [{mysql_promote: {mysql: local, catchup_timeout: 50ms}}, {flag: set}]
+)");
+  f.db.server.polls_to_apply = -1;
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kRefused);
+  CHECK(f.db.server.read_only);
+  CHECK(field(*f.db.server.slave, "Slave_IO_Running") == "Yes");
+  CHECK_FALSE(read_failover_flag(f.cfg.state_dir).set);
+  CHECK(out.journal["actions"][0]["outcome"] == "refused");
+  CHECK(out.journal["actions"][0]["attempts"] == 1);  // a refusal is not retried
+  CHECK(out.message.find("stays read-only") != std::string::npos);
+  CHECK_FALSE(read_role(f.cfg.state_dir, "VI_1"));
+}
+
+TEST_CASE("mysql_promote: on_catchup_timeout promote goes on, and an unreachable fence is logged") {
+  Fixture f(R"(  VI_1:
+    promote: [{mysql_promote: {mysql: local, catchup_timeout: 30ms, on_catchup_timeout: promote}}]
+)");
+  f.db.server.polls_to_apply = -1;
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kSuccess);
+  CHECK_FALSE(f.db.server.read_only);
+  CHECK(out.journal["actions"][0]["details"]["catchup"].contains("forced"));
+}

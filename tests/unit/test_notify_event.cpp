@@ -1,0 +1,226 @@
+// notify_master / notify_backup: argument forms, config of instances and notifications,
+// placeholders, tickets, and the pure replication-status helpers.
+#include <doctest/doctest.h>
+
+#include "common/config.hpp"
+#include "helper/support.hpp"
+#include "notify/mysql_state.hpp"
+#include "notify/notify.hpp"
+
+using namespace hakit;
+using namespace hakit::notify;
+
+namespace {
+
+config::Config parse(const std::string& text, std::string* diag_out = nullptr) {
+  config::Config cfg;
+  config::Diagnostics diag("hakit.yaml");
+  bool ok = config::parse_config(text, &cfg, &diag);
+  if (diag_out) *diag_out = diag.render();
+  if (!diag_out) REQUIRE_MESSAGE(ok, diag.render());
+  return cfg;
+}
+
+const char* kConfig = R"(
+mysql:
+  local: {host: 127.0.0.1, port: 3306}
+  peer: {host: 192.0.2.12}
+instances:
+  VI_1:
+    vip: {address: 192.0.2.100, interface: eth0}
+    min_interval: 10m
+    lock_timeout: 30s
+    promote:
+      - mysql_promote: {mysql: local, fence: peer, catchup_timeout: 45s, fence_kill_sessions: true}
+        timeout: 90s
+      - service: {start: nagios}
+        retries: 2
+        backoff: 500ms
+      - flag: set
+      - notify: ops
+      - sync: site1
+      - run: [/usr/local/bin/hook, --up]
+        on_failure: continue
+    demote:
+      - service: {stop: nagios}
+      - mysql_demote: {mysql: local, rejoin: auto, peer: peer, replication: {user: repl, password_file: /etc/hakit/repl.pass}}
+notifications:
+  ops:
+    email: {smtp: 'smtp://127.0.0.1:25', from: ha@example.com, to: [a@example.com, b@example.com]}
+    webhook: {url: 'http://127.0.0.1:9/hook', timeout: 3s}
+sync:
+  site1: {source: rsync://192.0.2.41/archive_site1, dest: /srv/site1/}
+)";
+
+Options opts(std::vector<std::string> generic, std::string instance = "", std::string state = "") {
+  Options o;
+  o.tool = "notify_master";
+  o.default_state = "MASTER";
+  o.generic = std::move(generic);
+  o.instance = std::move(instance);
+  o.state = std::move(state);
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("notify config: actions are typed with their settings") {
+  auto cfg = parse(kConfig);
+  const auto& i = cfg.instances.at("VI_1");
+  REQUIRE(i.promote.size() == 6);
+  REQUIRE(i.demote.size() == 2);
+  CHECK(i.min_interval == Millis(600000));
+  CHECK(i.lock_timeout == Millis(30000));
+  CHECK(i.vip->address == "192.0.2.100");
+  const auto& p = i.promote[0];
+  CHECK(p.kind == "mysql_promote");
+  CHECK(p.timeout == Millis(90000));
+  CHECK(p.promote.fence == "peer");
+  CHECK(p.promote.fence_kill_sessions);
+  CHECK(p.promote.catchup_timeout == Millis(45000));
+  CHECK(p.promote.on_catchup_timeout == "refuse");
+  CHECK(i.promote[1].service_op == "start");
+  CHECK(i.promote[1].service_unit == "nagios");
+  CHECK(i.promote[1].retries == 2);
+  CHECK(i.promote[1].backoff == Millis(500));
+  CHECK(i.promote[2].flag_op == "set");
+  CHECK(i.promote[3].channel == "ops");
+  CHECK(i.promote[3].on_failure == "continue");  // notifications never block
+  CHECK(i.promote[4].job == "site1");
+  CHECK(i.promote[5].argv == std::vector<std::string>{"/usr/local/bin/hook", "--up"});
+  CHECK(i.promote[5].label() == "run /usr/local/bin/hook --up");
+  CHECK(i.demote[1].demote.rejoin == "auto");
+  CHECK(i.demote[1].demote.replication_password_file == "/etc/hakit/repl.pass");
+  const auto& n = cfg.notifications.at("ops");
+  CHECK(n.email->to.size() == 2);
+  CHECK(n.webhook->timeout == Millis(3000));
+}
+
+TEST_CASE("notify config: mistakes are reported with their key path") {
+  std::string diag;
+  parse(R"(
+instances:
+  VI_1:
+    promote:
+      - flag: up
+      - service: {launch: x}
+      - run: []
+      - notify: nobody
+      - sync: nojob
+      - mysql_promote: {mysql: nosuch, catchup_timout: 3s}
+      - {flag: set, run: [/bin/true]}
+      - retries: 3
+    demote:
+      - mysql_demote: {rejoin: auto}
+    promte: []
+)", &diag);
+  CHECK(diag.find("promote[0].flag: must be set or clear") != std::string::npos);
+  CHECK(diag.find("promote[1].service.launch") != std::string::npos);
+  CHECK(diag.find("needs a command") != std::string::npos);
+  CHECK(diag.find("no notifications: channel named 'nobody'") != std::string::npos);
+  CHECK(diag.find("no sync: job named 'nojob'") != std::string::npos);
+  CHECK(diag.find("no mysql profile named 'nosuch'") != std::string::npos);
+  CHECK(diag.find("did you mean 'catchup_timeout'") != std::string::npos);
+  CHECK(diag.find("one action kind per list entry") != std::string::npos);
+  CHECK(diag.find("no action kind") != std::string::npos);
+  CHECK(diag.find("rejoin: auto needs a peer") != std::string::npos);
+  CHECK(diag.find("did you mean 'promote'") != std::string::npos);
+}
+
+TEST_CASE("notify events: the configured and the generic keepalived forms") {
+  auto cfg = parse(kConfig);
+  Event ev;
+  std::string err;
+  REQUIRE(make_event(opts({}, "VI_1"), cfg, &ev, &err));
+  CHECK(ev.state == "MASTER");
+  CHECK(ev.promotion());
+  CHECK(ev.priority == -1);
+
+  REQUIRE(make_event(opts({"INSTANCE", "VI_1", "BACKUP", "100"}), cfg, &ev, &err));
+  CHECK(ev.state == "BACKUP");
+  CHECK(ev.role() == "backup");
+  CHECK(ev.priority == 100);
+  CHECK_FALSE(ev.promotion());
+
+  REQUIRE(make_event(opts({"GROUP", "VI_1", "fault"}), cfg, &ev, &err));
+  CHECK(ev.type == "GROUP");
+  CHECK(ev.state == "FAULT");
+
+  REQUIRE(make_event(opts({"INSTANCE", "VI_1", "DELETED", "0"}), cfg, &ev, &err));
+  CHECK(ev.state == "STOP");
+
+  auto o = opts({}, "VI_1", "stop");
+  o.default_state = "BACKUP";
+  REQUIRE(make_event(o, cfg, &ev, &err));
+  CHECK(ev.state == "STOP");
+}
+
+TEST_CASE("notify events: malformed or unknown is a usage error") {
+  auto cfg = parse(kConfig);
+  Event ev;
+  std::string err;
+  CHECK_FALSE(make_event(opts({}, "VI_2"), cfg, &ev, &err));
+  CHECK(err.find("unknown instance 'VI_2'") != std::string::npos);
+  CHECK(err.find("did you mean 'VI_1'") != std::string::npos);
+  CHECK_FALSE(make_event(opts({"INSTANCE", "VI_1"}), cfg, &ev, &err));
+  CHECK_FALSE(make_event(opts({"INSTANCE", "VI_1", "MASTER", "100", "extra"}), cfg, &ev, &err));
+  CHECK_FALSE(make_event(opts({"INSTANCE", "VI_1", "MASTER", "256"}), cfg, &ev, &err));
+  CHECK_FALSE(make_event(opts({"INSTANCE", "VI_1", "MASTER", "-1"}), cfg, &ev, &err));
+  CHECK_FALSE(make_event(opts({"VRRP", "VI_1", "MASTER"}), cfg, &ev, &err));
+  CHECK_FALSE(make_event(opts({"INSTANCE", "VI_1", "UP"}), cfg, &ev, &err));
+  CHECK_FALSE(make_event(opts({"INSTANCE", "VI_1", "MASTER"}, "", "BACKUP"), cfg, &ev, &err));
+  CHECK(err.find("disagree") != std::string::npos);
+  CHECK_FALSE(make_event(opts({}), cfg, &ev, &err));
+  CHECK(err.find("no instance") != std::string::npos);
+}
+
+TEST_CASE("notify: placeholders expand, unknown ones stay") {
+  std::map<std::string, std::string> v{{"instance", "VI_1"}, {"state", "MASTER"}};
+  CHECK(expand("{instance} is {state} on {host}", v) == "VI_1 is MASTER on {host}");
+  CHECK(expand("no placeholders", v) == "no placeholders");
+  CHECK(expand("{unclosed", v) == "{unclosed");
+  CHECK(expand("{}{state}", v) == "{}MASTER");
+}
+
+TEST_CASE("notify: tickets count up in arrival order") {
+  test::TempDir dir;
+  std::string err;
+  std::string path = dir / "run/notify.VI_1.ticket";
+  CHECK(newest_ticket(path) == 0);
+  CHECK(take_ticket(path, &err) == 1);
+  CHECK(take_ticket(path, &err) == 2);
+  CHECK(take_ticket(path, &err) == 3);
+  CHECK(newest_ticket(path) == 3);
+}
+
+TEST_CASE("replication status: GTID lists and catch-up") {
+  CHECK(parse_gtid_list("0-101-9,1-102-3") == std::map<std::uint32_t, std::uint64_t>{{0, 9}, {1, 3}});
+  CHECK(parse_gtid_list("").empty());
+  CHECK(gtid_covers("0-101-9", "0-101-9"));
+  CHECK(gtid_covers("0-101-10,1-1-1", "0-101-9"));
+  CHECK_FALSE(gtid_covers("0-101-8", "0-101-9"));
+  CHECK_FALSE(gtid_covers("0-101-9", "0-101-9,2-5-1"));
+  CHECK(gtid_covers("0-101-1", ""));
+  CHECK(sql_quote("it's \\ x") == "'it\\'s \\\\ x'");
+
+  mysql::Row st{{"Slave_SQL_Running", "Yes"},
+                {"Slave_SQL_Running_State", "Slave has read all relay log; waiting for more updates"},
+                {"Master_Log_File", "mysql-bin.000002"},
+                {"Read_Master_Log_Pos", "2134"},
+                {"Relay_Master_Log_File", "mysql-bin.000002"},
+                {"Exec_Master_Log_Pos", "2134"},
+                {"Gtid_IO_Pos", "0-101-9"}};
+  std::string why;
+  CHECK(caught_up(st, "0-101-9", true, &why));
+  CHECK_FALSE(caught_up(st, "0-101-8", true, &why));
+  CHECK(why.find("GTID") != std::string::npos);
+  st["Exec_Master_Log_Pos"] = "989";
+  CHECK_FALSE(caught_up(st, "0-101-9", true, &why));
+  CHECK(why.find("applied mysql-bin.000002:989") != std::string::npos);
+  CHECK(caught_up(st, "0-101-9", false, &why));  // positions renamed by CHANGE MASTER
+  st["Slave_SQL_Running_State"] = "Waiting until MASTER_DELAY seconds after master executed event";
+  CHECK_FALSE(caught_up(st, "0-101-9", false, &why));
+  st["Slave_SQL_Running"] = "No";
+  CHECK_FALSE(caught_up(st, "0-101-9", false, &why));
+  CHECK(why == "SQL thread not running");
+}
