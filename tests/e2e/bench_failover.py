@@ -5,7 +5,8 @@
 
 `bench_failover.py lagging` runs scenario 3 (MASTER_DELAY=8 replica, master host lost)
 once per setup and prints rows acknowledged and lost.
-RUNS (default 3) failovers per setup, MODES "hakit,naive" (default both). Each run builds a
+RUNS (default 3) failovers per setup, MODES from hakit, hakit-fast (the naive detection
+settings, interval 1 and fall 2, with hakit's tools) and naive; default "hakit,naive". Each run builds a
 fresh lab (namespaces, MariaDB pair, nginx, keepalived), stops nginx on the master while a
 client writes through the VIP every 20 ms, and measures time to VIP, time to writable, rows
 acknowledged vs present, the dual-writable window (read_only on both nodes every 10 ms) and
