@@ -140,6 +140,14 @@ checks:
   CHECK_FALSE(o.check.warning_fails);  // --no-warning-fails beat the config
   CHECK(o.maintenance_file == "/var/lib/hakit/maint");
 
+  // Only selecting the entry (keepalived's form): the entry as it is.
+  args = {"--config", "/etc/hakit/hakit.yaml", "--check", "site", "-vv"};
+  o = parse_ok(args);
+  REQUIRE(check_http::resolve_options(cfg, args, &o, &err));
+  CHECK(o.check.timeout == Millis(900));
+  CHECK(o.check.warning_fails);
+  CHECK(o.check_name == "site");
+
   args = {"--check", "site", "--maintenance-file", ""};
   o = parse_ok(args);
   REQUIRE(check_http::resolve_options(cfg, args, &o, &err));

@@ -80,6 +80,24 @@ std::string shorten(std::string s, size_t max = 60) {
   return s;
 }
 
+/// False when the command line only selects the entry (--check, --config, -v): then the
+/// entry is used as it is and the parser need not be built twice (keepalived's form, paid
+/// every second or two). Anything else counts as an override.
+bool has_overrides(const std::vector<std::string>& args) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--check" || a == "--config") {
+      ++i;
+      continue;
+    }
+    if (a.rfind("--check=", 0) == 0 || a.rfind("--config=", 0) == 0) continue;
+    bool verbose_flag = a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos;
+    if (a == "--verbose" || verbose_flag) continue;
+    return true;
+  }
+  return false;
+}
+
 void add_problem(CheckResult* res, State state, const std::string& text) {
   res->state = worst(res->state, state);
   res->summary += "; " + text;
@@ -200,11 +218,14 @@ bool resolve_options(const config::Config& cfg, const std::vector<std::string>& 
     // Seed with the entry, then apply the command line again on top: what was given there wins.
     Options merged;
     merged.check = it->second;
-    cli::CommonOptions ignored;
-    auto app = make_parser(&merged, &ignored);
-    if (auto code = cli::parse(*app, args)) {
-      *err = "bad command line";
-      return false;
+    merged.check_name = opts->check_name;
+    if (has_overrides(args)) {
+      cli::CommonOptions ignored;
+      auto app = make_parser(&merged, &ignored);
+      if (auto code = cli::parse(*app, args)) {
+        *err = "bad command line";
+        return false;
+      }
     }
     *opts = std::move(merged);
   }
