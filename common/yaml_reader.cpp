@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <limits>
+#include <string_view>
 
 namespace hakit::config {
 
@@ -368,25 +369,69 @@ std::string explain(const YAML::Exception& e, const std::string& text) {
   return msg;
 }
 
+// A document that is just "~" or "null" is an empty config, not garbage.
+bool first_content_is_null(const std::string& text) {
+  for (size_t pos = 0; pos < text.size();) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    size_t a = line.find_first_not_of(" \t\r");
+    if (a == std::string::npos || line[a] == '#') continue;
+    if (line.compare(0, 3, "---") == 0) line = line.substr(3);
+    a = line.find_first_not_of(" \t\r");
+    if (a == std::string::npos) continue;
+    size_t b = line.find_last_not_of(" \t\r");
+    std::string v = line.substr(a, b - a + 1);
+    return v == "~" || v == "null" || v == "Null" || v == "NULL";
+  }
+  return false;
+}
+
 }  // namespace
 
 YAML::Node parse_yaml(const std::string& text, Diagnostics& diag) {
-  std::vector<YAML::Node> docs;
+  // YAML::LoadAll loops forever on some inputs in yaml-cpp 0.7 (a stray ',' at the top; found
+  // by the fuzzer), so one document is loaded and a second one is found by its marker.
+  int first_content = 0, line_no = 0;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view line(text.data() + pos, end - pos);
+    ++line_no;
+    pos = end + 1;
+    auto is_marker = [&](std::string_view m) {
+      return line.substr(0, 3) == m && (line.size() == 3 || line[3] == ' ' || line[3] == '\t' ||
+                                        line[3] == '\r');
+    };
+    if (is_marker("---") && first_content > 0) {
+      diag.error_at(line_no, 1, "", "more than one YAML document ('---'); hakit reads exactly one");
+      return YAML::Node();
+    }
+    size_t nb = line.find_first_not_of(" \t\r");
+    if (first_content == 0 && nb != std::string::npos && line[nb] != '#' && !is_marker("---") &&
+        !is_marker("..."))
+      first_content = line_no;
+  }
+  YAML::Node root;
   try {
-    docs = YAML::LoadAll(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     diag.error_at(e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1,
                   "", "YAML syntax error: " + explain(e, text));
     return YAML::Node();
   }
-  if (docs.empty()) return YAML::Node(YAML::NodeType::Null);  // an empty file: all defaults
-  if (docs.size() > 1) {
-    diag.error(docs[1], "", "more than one YAML document ('---'); hakit reads exactly one");
-    return YAML::Node();
+  if (!root.IsDefined() || root.IsNull()) {
+    // yaml-cpp reads some garbage (", a: 1") as an empty document; an operator who wrote
+    // something meant something.
+    if (first_content > 0 && !first_content_is_null(text))
+      diag.error_at(first_content, 1, "", "YAML syntax error: no YAML value could be read here");
+    return diag.ok() ? YAML::Node(YAML::NodeType::Null) : YAML::Node();
   }
   Walk w{diag};
-  check_structure(docs[0], "", 0, w);
-  return diag.ok() ? docs[0] : YAML::Node();
+  check_structure(root, "", 0, w);
+  return diag.ok() ? root : YAML::Node();
 }
 
 }  // namespace hakit::config

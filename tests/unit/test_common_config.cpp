@@ -168,7 +168,18 @@ TEST_CASE("config: recursive and exploding aliases are refused, not followed") {
 }
 
 TEST_CASE("config: more than one YAML document is refused") {
-  CHECK(contains(problems("state_dir: /a\n---\nstate_dir: /b\n"), "more than one YAML document"));
+  CHECK(contains(problems("state_dir: /a\n---\nstate_dir: /b\n"),
+                 "t.yaml:2:1: more than one YAML document"));
+  CHECK(problems("# header\n---\nstate_dir: /a\n...\n") == "");  // markers around one document
+  CHECK(problems("~\n") == "");
+}
+
+TEST_CASE("config: inputs the fuzzer found (yaml-cpp 0.7 LoadAll looped forever on these)") {
+  // A stray flow ',' at the top: yaml-cpp reads it as nothing; it is an error, and it returns.
+  CHECK(contains(problems(", a: 1\n"), "t.yaml:1:1: YAML syntax error"));
+  CHECK(contains(problems(",x"), "YAML syntax error"));
+  CHECK(contains(problems("# c\n  ,\n"), "t.yaml:2:1: YAML syntax error"));
+  CHECK(contains(problems(",de.fau: *'\x9c\xf5\xdf\x5fpath\x9a\xf0= *\x9c" "d\n"), "YAML syntax error"));
 }
 
 TEST_CASE("config: diagnostics beyond the cap are counted, not printed") {
