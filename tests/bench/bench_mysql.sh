@@ -67,6 +67,15 @@ for i in "${!cmds[@]}"; do
   done
 done
 
+# task-clock (CPU of the process itself, steadier than wall time on a busy box), when perf works.
+: >"$WORK/tc"
+if command -v perf >/dev/null; then
+  for i in "${!cmds[@]}"; do
+    tc=$(eval "perf stat -x, -r 200 -e task-clock ${cmds[$i]}" 2>&1 >/dev/null | grep task-clock | cut -d, -f1) || true
+    echo "$i ${tc:-nan}" >>"$WORK/tc"
+  done
+fi
+
 : >"$WORK/libs"
 for i in "${!cmds[@]}"; do
   exe=$(eval "set -- ${cmds[$i]}"; echo "$1")
@@ -83,14 +92,17 @@ for line in open(f"{work}/rss"):
     i, kb = line.split()
     rss.setdefault(int(i), []).append(int(kb))
 libs = {int(l.split()[0]): int(l.split()[1]) for l in open(f"{work}/libs")}
+tc = {int(l.split()[0]): float(l.split()[1]) for l in open(f"{work}/tc")}
 base = statistics.median(hf[1]["times"])
-print("| command | median wall | mean user+sys CPU | peak RSS (median) | shared libs | wall vs check_mysql |")
-print("|---|---|---|---|---|---|")
+print("| command | median wall | mean user+sys CPU | task-clock (perf) | peak RSS (median) | shared libs | wall vs check_mysql | task-clock vs check_mysql |")
+print("|---|---|---|---|---|---|---|---|")
 for i, (name, r) in enumerate(zip(names, hf)):
     med = statistics.median(r["times"])
     cpu = r["user"] + r["system"]
-    print(f"| `{name}` | {med*1000:.2f} ms | {cpu*1000:.2f} ms | {statistics.median(rss[i])/1024:.1f} MiB "
-          f"| {libs[i]} | {med/base:.2f}x |")
+    t = tc.get(i, float("nan"))
+    print(f"| `{name}` | {med*1000:.2f} ms | {cpu*1000:.2f} ms | {t:.2f} ms "
+          f"| {statistics.median(rss[i])/1024:.1f} MiB | {libs[i]} | {med/base:.2f}x "
+          f"| {t/tc.get(1, float('nan')):.2f}x |")
 print()
 print(f"hyperfine -N, {len(hf[0]['times'])} runs each after warm-up; commands:")
 for r in hf:
