@@ -18,8 +18,11 @@ int main(int argc, char** argv) {
 
   config::Config cfg;
   // The getperf form runs from a site home with no hakit.yaml; JOB and --all need one.
-  if (auto code = cli::load_config(opts.common, &cfg, sitesync::config_required(opts)))
-    return *code;
+  // A site user cannot read root's 0600 default config: the ad-hoc form runs without it.
+  bool required = sitesync::config_required(opts);
+  bool skip = !required && !opts.common.config_given && access(opts.common.config_path.c_str(), R_OK) != 0;
+  if (!skip)
+    if (auto code = cli::load_config(opts.common, &cfg, required)) return *code;
   if (!cfg.path.empty()) log::configure(cfg.log, opts.common.verbosity);
 
   std::error_code ec;
