@@ -16,6 +16,7 @@ BUILD=${1:-$ROOT/build}
 RUNS=${RUNS:-3}          # full copies of the small files
 NOOP_RUNS=${NOOP_RUNS:-11}
 BIG_RUNS=${BIG_RUNS:-1}
+CASES=${CASES:-1}        # 0: only the hyperfine no-op part (no 1 GiB file)
 BIN=$BUILD/tools/sitesync
 [ -x "$BIN" ] || BIN=$BUILD/sitesync
 for need in "$BIN" /usr/bin/rsync /usr/bin/python3; do
@@ -66,7 +67,7 @@ for d in range(100):
         with open(f"{root}/d{d:03d}/f{f:03d}.dat", "wb") as fh:
             fh.write(os.urandom(random.randint(1024, 4096)))
 EOF
-head -c 1G /dev/urandom >"$WORK/big/storage.rrd"
+[ "$CASES" = 1 ] && head -c 1G /dev/urandom >"$WORK/big/storage.rrd"
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 
 now() { date +%s.%N; }
@@ -115,13 +116,30 @@ bench_case() {
     "$(echo "$ms / $mr" | bc -l | xargs printf '%.3f')"
 }
 
-echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), loopback rsync daemon; seconds (median)"
-echo
-echo "| case | runs | rsync -a --delete | sitesync -t 1 --no-delay-updates | ratio | sitesync -t 1 (default, --delay-updates) | ratio |"
-echo "|---|---|---|---|---|---|---|"
-bench_case "10,000 small files, full copy" small fresh "$RUNS"
-# Seed the destination once for the no-op runs.
-"${RAW[@]}" "rsync://127.0.0.1:$PORT/small/" "$WORK/dest/"
-bench_case "10,000 small files, no-op" small keep "$NOOP_RUNS"
-bench_case "1 GiB file, full copy" big fresh "$BIG_RUNS"
-bench_case "1 GiB file, no-op" big keep "$NOOP_RUNS"
+if [ "$CASES" = 1 ]; then
+  echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), loopback rsync daemon; seconds (median)"
+  echo
+  echo "| case | runs | rsync -a --delete | sitesync -t 1 --no-delay-updates | ratio | sitesync -t 1 (default, --delay-updates) | ratio |"
+  echo "|---|---|---|---|---|---|---|"
+  bench_case "10,000 small files, full copy" small fresh "$RUNS"
+  # Seed the destination once for the no-op runs.
+  "${RAW[@]}" "rsync://127.0.0.1:$PORT/small/" "$WORK/dest/"
+  bench_case "10,000 small files, no-op" small keep "$NOOP_RUNS"
+  bench_case "1 GiB file, full copy" big fresh "$BIG_RUNS"
+  bench_case "1 GiB file, no-op" big keep "$NOOP_RUNS"
+fi
+
+# The no-op again under hyperfine (many runs, mean ± σ, CPU): the fixed cost of a run.
+if [ -x /usr/bin/hyperfine ]; then
+  rm -rf "$WORK/dest" "$WORK/dest2" "$WORK/dest3"
+  URL="rsync://127.0.0.1:$PORT/small"
+  "${RAW[@]}" "$URL/" "$WORK/dest/" && "${RAW[@]}" "$URL/" "$WORK/dest2/" && "${RAW[@]}" "$URL/" "$WORK/dest3/"
+  echo
+  echo "10,000 small files, no-op, hyperfine ${HF_RUNS:-30} runs:"
+  echo
+  /usr/bin/hyperfine -N -w 3 -r "${HF_RUNS:-30}" --export-markdown "$WORK/hf.md" \
+    -n "rsync -a --delete" "${RAW[*]} $URL/ $WORK/dest/" \
+    -n "sitesync -t 1 --no-delay-updates" "${SS_ND[*]} $URL $WORK/dest2" \
+    -n "sitesync -t 1" "${SS[*]} $URL $WORK/dest3" >/dev/null
+  cat "$WORK/hf.md"
+fi
