@@ -16,6 +16,8 @@
 #include <mutex>
 #include <vector>
 
+#include "common/units.hpp"
+
 namespace hakit::log {
 
 namespace {
@@ -23,21 +25,11 @@ namespace {
 std::string g_tool = "hakit";
 std::string g_syslog_socket = "/dev/log";
 
-std::string iso_time(spdlog::log_clock::time_point tp) {
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count();
-  std::time_t secs = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms % 1000));
-}
-
 class JsonFormatter : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     nlohmann::json j{
-        {"time", iso_time(msg.time)},
+        {"time", format_rfc3339(msg.time)},
         {"tool", std::string(msg.logger_name.data(), msg.logger_name.size())},
         {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
                               spdlog::level::to_string_view(msg.level).size())},

@@ -18,19 +18,11 @@
 #include <map>
 
 #include "common/lock.hpp"
+#include "common/units.hpp"
 
 namespace hakit {
 
-std::string now_rfc3339() {
-  auto now = std::chrono::system_clock::now();
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  std::time_t secs = ms / 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms % 1000));
-}
+std::string now_rfc3339() { return format_rfc3339(std::chrono::system_clock::now()); }
 
 std::string hostname() {
   char buf[256] = {};

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <ctime>
 
 namespace hakit {
 
@@ -108,6 +109,16 @@ std::string format_duration(Millis d) {
   if (ms < 60'000) return fmt::format("{:.3f} s", ms / 1000.0);
   if (ms < 3'600'000) return fmt::format("{} m {} s", ms / 60'000, (ms % 60'000) / 1000);
   return fmt::format("{} h {} m", ms / 3'600'000, (ms % 3'600'000) / 60'000);
+}
+
+std::string format_rfc3339(std::chrono::system_clock::time_point t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = ms / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}Z", buf, static_cast<int>(ms % 1000));
 }
 
 }  // namespace hakit

@@ -21,6 +21,9 @@ std::optional<std::uint64_t> parse_size(std::string_view text, std::string* err)
 /// "1.500 s", "250 ms", "5 m 0 s" style rendering for messages.
 std::string format_duration(Millis d);
 
+/// A point in time as RFC 3339 UTC with milliseconds: "2026-11-22T03:04:05.123Z".
+std::string format_rfc3339(std::chrono::system_clock::time_point t);
+
 /// Seconds as a double, for perfdata.
 inline double seconds(Millis d) { return static_cast<double>(d.count()) / 1000.0; }
 

@@ -45,3 +45,23 @@ TEST_CASE("worst follows monitoring-plugins order") {
   CHECK(check_exit_code(State::kWarning, true) == 1);
   CHECK(check_exit_code(State::kCritical, false) == 2);
 }
+
+TEST_CASE("durations and sizes: hostile numbers are errors, not exceptions") {
+  std::string err;
+  CHECK_FALSE(parse_duration(std::string(400, '9') + "s", &err));
+  CHECK(err.find("too large") != std::string::npos);
+  CHECK_FALSE(parse_size(std::string(400, '9'), &err));
+  CHECK_FALSE(parse_duration(".", &err));
+  CHECK_FALSE(parse_duration("1.2.3s", &err));
+  CHECK(parse_duration(" 2 s ", &err) == Millis(2000));
+  CHECK(parse_duration("250", &err, "ms") == Millis(250));
+  CHECK(format_duration(Millis(250)) == "250 ms");
+  CHECK(format_duration(Millis(1500)) == "1.500 s");
+  CHECK(format_duration(Millis(300000)) == "5 m 0 s");
+}
+
+TEST_CASE("RFC 3339 timestamps are UTC with milliseconds") {
+  std::chrono::system_clock::time_point t{std::chrono::milliseconds(1234)};
+  CHECK(format_rfc3339(t) == "1970-01-01T00:00:01.234Z");
+  CHECK(format_rfc3339(t + std::chrono::hours(24 * 365)) == "1971-01-01T00:00:01.234Z");
+}
