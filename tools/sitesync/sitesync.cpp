@@ -77,6 +77,14 @@ std::string first_error(const ProcessResult& p, const ChangeList& c) {
   return last_line(p.err.substr(0, p.err.find('\n')));
 }
 
+// Why a captured dry-run pass failed ("" when it did not; vanished files are fine there).
+std::string dry_pass_failure(const ProcessResult& p) {
+  if (p.ok()) return "";
+  if (!p.started || p.timed_out || p.signal != 0) return p.describe();
+  if (p.exit_code == kRsyncVanished) return "";
+  return describe_rsync_exit(p.exit_code) + ": " + first_error(p, {});
+}
+
 // Appends the names of `from` that `to` does not hold yet, keeping their order. A hash set,
 // not a scan: a first copy lists every file of the site.
 void append_unique(std::vector<std::string>* to, const std::vector<std::string>& from) {
@@ -180,11 +188,9 @@ RoundResult Syncer::delete_passes(const Target& t) {
   spec.timeout = t.job.timeout;
   spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
   ProcessResult p = runner_.run(spec);
-  if (!p.ok() && !(p.started && !p.timed_out && p.exit_code == kRsyncVanished)) {
+  if (std::string why = dry_pass_failure(p); !why.empty()) {
     r.code = ExitCode::kFailed;
-    r.message = "deletion probe: " + (p.started && !p.timed_out && p.signal == 0
-                                          ? describe_rsync_exit(p.exit_code) + ": " + first_error(p, {})
-                                          : p.describe());
+    r.message = "deletion probe: " + why;
     return r;
   }
   RsyncStats stats = parse_stats(p.out);
@@ -288,12 +294,10 @@ TargetResult Syncer::estimate(const Target& t) {
   spec.timeout = t.job.timeout;
   spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
   ProcessResult p = runner_.run(spec);
-  if (!p.ok() && !(p.started && !p.timed_out && p.exit_code == kRsyncVanished)) {
+  if (std::string why = dry_pass_failure(p); !why.empty()) {
     res.code = ExitCode::kFailed;
     res.outcome = "failed";
-    res.message = p.started && !p.timed_out && p.signal == 0
-                      ? describe_rsync_exit(p.exit_code) + ": " + first_error(p, {})
-                      : p.describe();
+    res.message = why;
     spdlog::error("{}: estimate failed: {}", t.name, res.message);
     return res;
   }
@@ -333,12 +337,10 @@ TargetResult Syncer::dry_run(const Target& t) {
   spec.capture_limit = 64 * 1024 * 1024;
   spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
   ProcessResult p = runner_.run(spec);
-  if (!p.ok() && !(p.started && !p.timed_out && p.exit_code == kRsyncVanished)) {
+  if (std::string why = dry_pass_failure(p); !why.empty()) {
     res.code = ExitCode::kFailed;
     res.outcome = "failed";
-    res.message = p.started && !p.timed_out && p.signal == 0
-                      ? describe_rsync_exit(p.exit_code) + ": " + first_error(p, {})
-                      : p.describe();
+    res.message = why;
     spdlog::error("{}: dry run failed: {}", t.name, res.message);
     return res;
   }
