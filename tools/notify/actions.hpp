@@ -32,6 +32,8 @@ struct RunContext {
   Json actions = Json::array();     ///< journal records of the actions so far
   std::string outcome = "ok";       ///< "ok" until an action fails; notify reports it
   std::string message;              ///< why it failed
+  Clock::time_point started = Clock::now();  ///< process start (promotion latency base)
+  std::int64_t writable_ms = -1;    ///< mysql_promote: process start → read_only=OFF
 };
 
 /// Runs one attempt of `a`, bounded by `deadline`.

@@ -337,6 +337,7 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     d["replication"] = "none configured (already promoted, or never a replica)";
   }
   if (!set_read_only(*db, false, &at.error)) return at;
+  ctx.writable_ms = std::chrono::duration_cast<Millis>(Clock::now() - ctx.started).count();
   ctx.positions = positions(*db);
   d["positions"] = ctx.positions;
   at.ok = true;
