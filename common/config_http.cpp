@@ -117,7 +117,8 @@ void parse_http_check(MapReader& e, HttpCheckConfig* out) {
     if (auto v = days->integer("critical", 0, 3650)) out->cert_critical_days = static_cast<int>(*v);
     days->finish();
   }
-  out->follow_redirects = static_cast<int>(e.integer("follow_redirects", out->follow_redirects, 0, 50));
+  out->follow_redirects =
+      static_cast<int>(e.integer("follow_redirects", out->follow_redirects, 0, 50));
   if (auto rt = e.map("response_time")) {
     if (auto v = rt->duration("warning", kMin, kMax)) out->warning = v;
     if (auto v = rt->duration("critical", kMin, kMax)) out->critical = v;

@@ -30,18 +30,18 @@ struct HttpCheckConfig {
   std::string ca_file;                     ///< PEM CA bundle instead of the system store
   std::string client_cert;                 ///< PEM client certificate
   std::string client_key;                  ///< PEM key of the client certificate
-  std::string sni;                         ///< TLS server name (and Host); connect to the URL's host
-  std::optional<int> cert_warning_days;    ///< WARNING when the certificate expires sooner
-  std::optional<int> cert_critical_days;   ///< CRITICAL when the certificate expires sooner
-  int follow_redirects = 0;                ///< 0: a redirect is the answer; N: follow up to N
-  std::optional<Millis> warning;           ///< response time for WARNING
-  std::optional<Millis> critical;          ///< response time for CRITICAL
-  std::uint64_t max_body = 1024 * 1024;    ///< stop reading the body after this many bytes
-  std::string auth_file;                   ///< secret file "user:password" for basic auth
-  std::string user_agent;                  ///< "" = check_http_200/VERSION
-  std::string ip_version = "any";          ///< any, 4 or 6
-  std::string proxy;                       ///< "" = none (the *_proxy variables are ignored)
-  bool warning_fails = false;              ///< WARNING exits 1 (Nagios); default 0 (keepalived)
+  std::string sni;                        ///< TLS server name (and Host); connect to the URL's host
+  std::optional<int> cert_warning_days;   ///< WARNING when the certificate expires sooner
+  std::optional<int> cert_critical_days;  ///< CRITICAL when the certificate expires sooner
+  int follow_redirects = 0;               ///< 0: a redirect is the answer; N: follow up to N
+  std::optional<Millis> warning;          ///< response time for WARNING
+  std::optional<Millis> critical;         ///< response time for CRITICAL
+  std::uint64_t max_body = 1024 * 1024;   ///< stop reading the body after this many bytes
+  std::string auth_file;                  ///< secret file "user:password" for basic auth
+  std::string user_agent;                 ///< "" = check_http_200/VERSION
+  std::string ip_version = "any";         ///< any, 4 or 6
+  std::string proxy;                      ///< "" = none (the *_proxy variables are ignored)
+  bool warning_fails = false;             ///< WARNING exits 1 (Nagios); default 0 (keepalived)
 };
 
 /// Parses one http check entry; `entry` is the check's mapping.

@@ -97,10 +97,17 @@ size_t on_header(char* data, size_t size, size_t nmemb, void* user) {
 int on_debug(CURL*, curl_infotype type, char* data, size_t size, void*) {
   const char* tag = nullptr;
   switch (type) {
-    case CURLINFO_TEXT: tag = "*"; break;
-    case CURLINFO_HEADER_IN: tag = "<"; break;
-    case CURLINFO_HEADER_OUT: tag = ">"; break;
-    default: return 0;  // bodies and TLS records stay out of the log
+    case CURLINFO_TEXT:
+      tag = "*";
+      break;
+    case CURLINFO_HEADER_IN:
+      tag = "<";
+      break;
+    case CURLINFO_HEADER_OUT:
+      tag = ">";
+      break;
+    default:
+      return 0;  // bodies and TLS records stay out of the log
   }
   std::string text(data, size);
   size_t start = 0;
@@ -178,8 +185,8 @@ void classify(CURLcode rc, CURL* h, const Request& req, const Sink& sink, const 
       break;
     case CURLE_COULDNT_CONNECT:
       r->failure = Failure::kConnect;
-      r->error = fmt::format("cannot connect to {}: {}", where,
-                             os_error.empty() ? detail : os_error);
+      r->error =
+          fmt::format("cannot connect to {}: {}", where, os_error.empty() ? detail : os_error);
       break;
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
@@ -238,16 +245,26 @@ void classify(CURLcode rc, CURL* h, const Request& req, const Sink& sink, const 
 
 const char* failure_name(Failure f) {
   switch (f) {
-    case Failure::kNone: return "none";
-    case Failure::kBadRequest: return "bad request";
-    case Failure::kTimeout: return "timeout";
-    case Failure::kResolve: return "dns";
-    case Failure::kConnect: return "connect";
-    case Failure::kTls: return "tls";
-    case Failure::kReset: return "reset";
-    case Failure::kProtocol: return "protocol";
-    case Failure::kRedirects: return "redirects";
-    case Failure::kOther: return "other";
+    case Failure::kNone:
+      return "none";
+    case Failure::kBadRequest:
+      return "bad request";
+    case Failure::kTimeout:
+      return "timeout";
+    case Failure::kResolve:
+      return "dns";
+    case Failure::kConnect:
+      return "connect";
+    case Failure::kTls:
+      return "tls";
+    case Failure::kReset:
+      return "reset";
+    case Failure::kProtocol:
+      return "protocol";
+    case Failure::kRedirects:
+      return "redirects";
+    case Failure::kOther:
+      return "other";
   }
   return "other";
 }
@@ -278,7 +295,8 @@ bool parse_url(const std::string& url, UrlParts* out, std::string* err) {
   };
   out->scheme = part(CURLUPART_SCHEME, 0);
   out->host = part(CURLUPART_HOST, 0);
-  if (out->host.size() > 2 && out->host.front() == '[') out->host = out->host.substr(1, out->host.size() - 2);
+  if (out->host.size() > 2 && out->host.front() == '[')
+    out->host = out->host.substr(1, out->host.size() - 2);
   std::string port = part(CURLUPART_PORT, CURLU_DEFAULT_PORT);
   out->port = port.empty() ? 0 : std::atoi(port.c_str());
   out->path = part(CURLUPART_PATH, 0);
@@ -309,7 +327,9 @@ bool replace_url_host(const std::string& url, const std::string& host, std::stri
   return true;
 }
 
-std::string curl_version() { return ::curl_version(); }
+std::string curl_version() {
+  return ::curl_version();
+}
 
 Response perform(const Request& req) {
   global_init();
@@ -347,9 +367,14 @@ Response perform(const Request& req) {
     curl_easy_setopt(h, CURLOPT_MAXREDIRS, static_cast<long>(req.max_redirects));
   }
   switch (req.ip_version) {
-    case IpVersion::kV4: curl_easy_setopt(h, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V4); break;
-    case IpVersion::kV6: curl_easy_setopt(h, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V6); break;
-    case IpVersion::kAny: break;
+    case IpVersion::kV4:
+      curl_easy_setopt(h, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V4);
+      break;
+    case IpVersion::kV6:
+      curl_easy_setopt(h, CURLOPT_IPRESOLVE, CURL_IPRESOLVE_V6);
+      break;
+    case IpVersion::kAny:
+      break;
   }
 
   if (req.method == "HEAD") {

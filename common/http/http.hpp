@@ -35,29 +35,29 @@ const char* failure_name(Failure f);
 
 /// One request. Defaults suit a health check: short timeout, no redirects, verify TLS.
 struct Request {
-  std::string method = "GET";       ///< GET, HEAD, POST, PUT, DELETE, ...
-  std::string url;                  ///< http:// or https:// (see `protocols`)
-  std::vector<std::string> headers; ///< "Name: value"; "Host: x" replaces the Host header
-  std::string body;                 ///< request body (sent for POST/PUT/PATCH)
-  Millis timeout{10'000};           ///< whole transfer, hard: DNS, connect, TLS, body
-  std::optional<Millis> connect_timeout;  ///< DNS + TCP + TLS handshake
-  int max_redirects = 0;            ///< 0: a redirect is the answer; N: follow at most N
+  std::string method = "GET";              ///< GET, HEAD, POST, PUT, DELETE, ...
+  std::string url;                         ///< http:// or https:// (see `protocols`)
+  std::vector<std::string> headers;        ///< "Name: value"; "Host: x" replaces the Host header
+  std::string body;                        ///< request body (sent for POST/PUT/PATCH)
+  Millis timeout{10'000};                  ///< whole transfer, hard: DNS, connect, TLS, body
+  std::optional<Millis> connect_timeout;   ///< DNS + TCP + TLS handshake
+  int max_redirects = 0;                   ///< 0: a redirect is the answer; N: follow at most N
   std::uint64_t max_body_bytes = 1 << 20;  ///< stop reading the body after this many bytes
-  bool keep_body = true;            ///< store the body (up to the cap) in Response::body
-  bool verify_tls = true;           ///< verify the peer certificate and its host name
-  std::string ca_file;              ///< PEM CA bundle instead of the system one
-  std::string client_cert;          ///< PEM client certificate
-  std::string client_key;           ///< PEM key of the client certificate
-  std::vector<std::string> resolve;     ///< curl --resolve "host:port:addr"
-  std::vector<std::string> connect_to;  ///< curl --connect-to "host:port:chost:cport"
-  std::string proxy;                ///< "" = no proxy; *_proxy variables are never read
-  std::string user_agent;           ///< "" = libcurl sends none
-  std::string username;             ///< basic auth when non-empty
-  Secret password;                  ///< basic auth password
+  bool keep_body = true;                   ///< store the body (up to the cap) in Response::body
+  bool verify_tls = true;                  ///< verify the peer certificate and its host name
+  std::string ca_file;                     ///< PEM CA bundle instead of the system one
+  std::string client_cert;                 ///< PEM client certificate
+  std::string client_key;                  ///< PEM key of the client certificate
+  std::vector<std::string> resolve;        ///< curl --resolve "host:port:addr"
+  std::vector<std::string> connect_to;     ///< curl --connect-to "host:port:chost:cport"
+  std::string proxy;                       ///< "" = no proxy; *_proxy variables are never read
+  std::string user_agent;                  ///< "" = libcurl sends none
+  std::string username;                    ///< basic auth when non-empty
+  Secret password;                         ///< basic auth password
   IpVersion ip_version = IpVersion::kAny;
-  bool cert_info = false;           ///< fill Response::cert_not_after (https)
+  bool cert_info = false;                ///< fill Response::cert_not_after (https)
   std::string protocols = "http,https";  ///< allowed schemes, also for redirects
-  bool debug = false;               ///< libcurl's trace to the log at debug level
+  bool debug = false;                    ///< libcurl's trace to the log at debug level
 };
 
 /// What came back. `failure == kNone` means a complete answer (check `status`).
@@ -69,16 +69,16 @@ struct Response {
   long status = 0;          ///< HTTP status of the last response (0 = none received)
   std::string status_line;  ///< "HTTP/1.1 200 OK"
   std::vector<std::pair<std::string, std::string>> headers;  ///< of the last response
-  std::string body;         ///< up to max_body_bytes, when keep_body
+  std::string body;              ///< up to max_body_bytes, when keep_body
   std::uint64_t body_bytes = 0;  ///< body bytes received (at most max_body_bytes)
-  bool body_cut = false;    ///< reading stopped at max_body_bytes
+  bool body_cut = false;         ///< reading stopped at max_body_bytes
   double total_seconds = 0;
   double connect_seconds = 0;
-  double tls_seconds = 0;          ///< 0 for plain http
+  double tls_seconds = 0;  ///< 0 for plain http
   double first_byte_seconds = 0;
-  long redirects = 0;              ///< redirects followed
-  std::string redirect_url;        ///< Location of a redirect that was not followed
-  std::string primary_ip;          ///< the address connected to
+  long redirects = 0;                          ///< redirects followed
+  std::string redirect_url;                    ///< Location of a redirect that was not followed
+  std::string primary_ip;                      ///< the address connected to
   std::optional<std::int64_t> cert_not_after;  ///< leaf certificate expiry (Unix seconds)
 
   bool ok() const { return failure == Failure::kNone; }

@@ -52,10 +52,34 @@ bool parse_cfg(const std::string& text, config::Config* cfg, std::string* diag_t
 }  // namespace
 
 TEST_CASE("check_http_200 options: URL, lists, durations, flags") {
-  auto o = parse_ok({"-e", "200,204", "-e", "3xx", "http://127.0.0.1:8080/x", "-t", "800ms",
-                     "--connect-timeout", "0.2", "-w", "0.5", "-c", "1", "-s", "ok", "--invert",
-                     "--resolve", "a.example:80:127.0.0.1", "--header", "X-Probe: 1", "-4",
-                     "--max-body", "64k", "-f", "3", "-j", "head", "--warning-fails"});
+  auto o = parse_ok({"-e",
+                     "200,204",
+                     "-e",
+                     "3xx",
+                     "http://127.0.0.1:8080/x",
+                     "-t",
+                     "800ms",
+                     "--connect-timeout",
+                     "0.2",
+                     "-w",
+                     "0.5",
+                     "-c",
+                     "1",
+                     "-s",
+                     "ok",
+                     "--invert",
+                     "--resolve",
+                     "a.example:80:127.0.0.1",
+                     "--header",
+                     "X-Probe: 1",
+                     "-4",
+                     "--max-body",
+                     "64k",
+                     "-f",
+                     "3",
+                     "-j",
+                     "head",
+                     "--warning-fails"});
   CHECK(o.check.url == "http://127.0.0.1:8080/x");
   CHECK(o.check.expect == std::vector<std::string>{"200,204", "3xx"});
   CHECK(o.check.timeout == Millis(800));
@@ -82,10 +106,12 @@ TEST_CASE("check_http_200 options: defaults and usage errors exit 3") {
   CHECK(o.check.follow_redirects == 0);
   CHECK_FALSE(o.check.insecure);
   CHECK_FALSE(o.check.warning_fails);
-  for (std::vector<std::string> bad :
-       {std::vector<std::string>{"-t", "soon", "http://x/"}, {"-j", "POST", "http://x/"},
-        {"-f", "99", "http://x/"}, {"--max-body", "0", "http://x/"}, {"--bogus"},
-        {"-P", "70000", "http://x/"}}) {
+  for (std::vector<std::string> bad : {std::vector<std::string>{"-t", "soon", "http://x/"},
+                                       {"-j", "POST", "http://x/"},
+                                       {"-f", "99", "http://x/"},
+                                       {"--max-body", "0", "http://x/"},
+                                       {"--bogus"},
+                                       {"-P", "70000", "http://x/"}}) {
     Options opts;
     cli::CommonOptions common;
     auto app = check_http::make_parser(&opts, &common);
@@ -186,21 +212,26 @@ TEST_CASE("check_http_200: validation of the effective options") {
 TEST_CASE("config: http check entries are validated with positions and suggestions") {
   config::Config cfg;
   std::string diag;
-  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http, url: http://x/, timout: 2s}\n", &cfg, &diag));
+  CHECK_FALSE(
+      parse_cfg("checks:\n  site: {type: http, url: http://x/, timout: 2s}\n", &cfg, &diag));
   CHECK(diag.find("did you mean 'timeout'") != std::string::npos);
-  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http, url: http://x/, expect: [abc]}\n", &cfg, &diag));
+  CHECK_FALSE(
+      parse_cfg("checks:\n  site: {type: http, url: http://x/, expect: [abc]}\n", &cfg, &diag));
   CHECK(diag.find("checks.site.expect") != std::string::npos);
-  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http, url: http://x/, body_regex: '('}\n", &cfg, &diag));
+  CHECK_FALSE(
+      parse_cfg("checks:\n  site: {type: http, url: http://x/, body_regex: '('}\n", &cfg, &diag));
   CHECK(diag.find("bad regex") != std::string::npos);
-  CHECK_FALSE(parse_cfg("checks:\n  site: {type: http, url: http://x/, method: POST}\n", &cfg, &diag));
+  CHECK_FALSE(
+      parse_cfg("checks:\n  site: {type: http, url: http://x/, method: POST}\n", &cfg, &diag));
   CHECK_FALSE(parse_cfg("checks:\n  site: {type: http}\n", &cfg, &diag));
   CHECK(diag.find("url") != std::string::npos);
   CHECK_FALSE(parse_cfg(
       "checks:\n  site: {type: http, url: http://x/, response_time: {warnin: 1s}}\n", &cfg, &diag));
   CHECK(diag.find("did you mean 'warning'") != std::string::npos);
-  CHECK(parse_cfg("checks:\n  site: {type: http, url: http://x/, ip_version: 6, max_body: 64k,"
-                  " resolve: ['a:80:127.0.0.1'], insecure: true}\n",
-                  &cfg, &diag));
+  CHECK(
+      parse_cfg("checks:\n  site: {type: http, url: http://x/, ip_version: 6, max_body: 64k,"
+                " resolve: ['a:80:127.0.0.1'], insecure: true}\n",
+                &cfg, &diag));
   CHECK(cfg.http_checks["site"].ip_version == "6");
   CHECK(cfg.http_checks["site"].max_body == 65536u);
   CHECK(cfg.http_checks["site"].insecure);
@@ -229,7 +260,8 @@ TEST_CASE("evaluate: OK line has the exact shape keepalived and Nagios read") {
   auto r = ok_response(200, std::string(1234, 'a'));
   auto res = check_http::evaluate(c, r, 0);
   CHECK(res.state == State::kOk);
-  CHECK(res.render("HTTP") == "HTTP OK - 200 in 0.004 s, 1234 bytes | time=0.004s;;;0 size=1234B;;;0");
+  CHECK(res.render("HTTP") ==
+        "HTTP OK - 200 in 0.004 s, 1234 bytes | time=0.004s;;;0 size=1234B;;;0");
 }
 
 TEST_CASE("evaluate: status set") {

@@ -91,7 +91,8 @@ bool has_overrides(const std::vector<std::string>& args) {
       continue;
     }
     if (a.rfind("--check=", 0) == 0 || a.rfind("--config=", 0) == 0) continue;
-    bool verbose_flag = a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos;
+    bool verbose_flag =
+        a.size() >= 2 && a[0] == '-' && a.find_first_not_of('v', 1) == std::string::npos;
     if (a == "--verbose" || verbose_flag) continue;
     return true;
   }
@@ -124,7 +125,8 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
       common);
   auto& c = opts->check;
   app->add_option("url", c.url, "http:// or https:// URL to request")->type_name("URL");
-  app->add_option("--check", opts->check_name, "Use the checks: entry NAME (type: http) of the config")
+  app->add_option("--check", opts->check_name,
+                  "Use the checks: entry NAME (type: http) of the config")
       ->type_name("NAME");
   add_list(*app, "-e,--expect", &c.expect,
            "Expected status: codes, ranges, classes, comma separated (default 200; 200-299, 2xx)",
@@ -137,22 +139,26 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   app->add_option("-j,--method", c.method, "GET (default) or HEAD")
       ->type_name("METHOD")
       ->transform(CLI::IsMember({"GET", "HEAD"}, CLI::ignore_case));
-  app->add_option("-s,--string", c.body_string, "The body must contain this text")->type_name("TEXT");
+  app->add_option("-s,--string", c.body_string, "The body must contain this text")
+      ->type_name("TEXT");
   app->add_option("-r,--regex", c.body_regex, "The body must match this POSIX extended regex")
       ->type_name("REGEX");
   app->add_flag("--invert,!--no-invert", c.invert_match,
                 "CRITICAL when the string/regex DOES match (e.g. an error page)");
-  cli::add_host(*app, &c.connect_host,
-                "Connect to this node instead of the URL's host (Host, SNI, certificate stay the URL's)");
+  cli::add_host(
+      *app, &c.connect_host,
+      "Connect to this node instead of the URL's host (Host, SNI, certificate stay the URL's)");
   cli::add_port(*app, &c.connect_port, "Connect to this port instead of the URL's");
   app->add_option("--host-header", c.host_header, "Send this Host: header (virtual host)")
       ->type_name("NAME");
-  add_list(*app, "--resolve", &c.resolve, "Resolve HOST:PORT to ADDR, as curl --resolve (repeatable)",
-           "HOST:PORT:ADDR");
+  add_list(*app, "--resolve", &c.resolve,
+           "Resolve HOST:PORT to ADDR, as curl --resolve (repeatable)", "HOST:PORT:ADDR");
   add_list(*app, "--header", &c.headers, "Extra request header (repeatable)", "'NAME: VALUE'");
   app->add_flag("-k,--insecure,!--no-insecure", c.insecure, "https: do not verify the certificate");
-  app->add_option("--ca-file", c.ca_file, "https: trust only this PEM CA bundle")->type_name("FILE");
-  app->add_option("--client-cert", c.client_cert, "https: PEM client certificate")->type_name("FILE");
+  app->add_option("--ca-file", c.ca_file, "https: trust only this PEM CA bundle")
+      ->type_name("FILE");
+  app->add_option("--client-cert", c.client_cert, "https: PEM client certificate")
+      ->type_name("FILE");
   app->add_option("--client-key", c.client_key, "https: PEM key of the client certificate")
       ->type_name("FILE");
   app->add_option("--sni", c.sni,
@@ -187,8 +193,10 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
       ->type_name("FILE");
   app->add_option("-A,--user-agent", c.user_agent, "User-Agent (default check_http_200/VERSION)")
       ->type_name("TEXT");
-  app->add_flag_callback("-4", [&c] { c.ip_version = "4"; }, "Connect over IPv4 only");
-  app->add_flag_callback("-6", [&c] { c.ip_version = "6"; }, "Connect over IPv6 only");
+  app->add_flag_callback(
+      "-4", [&c] { c.ip_version = "4"; }, "Connect over IPv4 only");
+  app->add_flag_callback(
+      "-6", [&c] { c.ip_version = "6"; }, "Connect over IPv6 only");
   app->add_option("--proxy", c.proxy,
                   "Use this proxy (default none: http_proxy and friends are ignored)")
       ->type_name("URL");
@@ -203,8 +211,8 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   return app;
 }
 
-bool resolve_options(const config::Config& cfg, const std::vector<std::string>& args,
-                     Options* opts, std::string* err) {
+bool resolve_options(const config::Config& cfg, const std::vector<std::string>& args, Options* opts,
+                     std::string* err) {
   if (!opts->check_name.empty()) {
     auto it = cfg.http_checks.find(opts->check_name);
     if (it == cfg.http_checks.end()) {
@@ -288,10 +296,10 @@ bool build_request(const config::HttpCheckConfig& c, http::Request* req, std::st
     // libcurl takes the TLS server name from the URL: put the name there and connect-to the
     // URL's real host (or the -H node), so SNI, Host and the certificate check use the name.
     if (!http::replace_url_host(c.url, c.sni, &req->url, err)) return false;
-    req->connect_to.push_back(fmt::format(
-        "{}:{}:{}:{}", bracket(c.sni), url.port,
-        bracket(c.connect_host.empty() ? url.host : c.connect_host),
-        target_port.empty() ? std::to_string(url.port) : target_port));
+    req->connect_to.push_back(
+        fmt::format("{}:{}:{}:{}", bracket(c.sni), url.port,
+                    bracket(c.connect_host.empty() ? url.host : c.connect_host),
+                    target_port.empty() ? std::to_string(url.port) : target_port));
   } else if (!c.connect_host.empty() || c.connect_port) {
     req->connect_to.push_back(fmt::format("::{}:{}", bracket(c.connect_host), target_port));
   }
@@ -413,11 +421,12 @@ CheckResult run(const Options& opts, int verbosity) {
   if (!build_request(opts.check, &req, &err)) return CheckResult{State::kUnknown, err, {}};
   req.debug = verbosity >= 2;
   auto resp = http::perform(req);
-  spdlog::debug("{} {} -> status {} failure {} in {:.6f} s (connect {:.6f}, tls {:.6f}, first "
-                "byte {:.6f}), {} bytes from {}",
-                req.method, req.url, resp.status, http::failure_name(resp.failure),
-                resp.total_seconds, resp.connect_seconds, resp.tls_seconds,
-                resp.first_byte_seconds, resp.body_bytes, resp.primary_ip);
+  spdlog::debug(
+      "{} {} -> status {} failure {} in {:.6f} s (connect {:.6f}, tls {:.6f}, first "
+      "byte {:.6f}), {} bytes from {}",
+      req.method, req.url, resp.status, http::failure_name(resp.failure), resp.total_seconds,
+      resp.connect_seconds, resp.tls_seconds, resp.first_byte_seconds, resp.body_bytes,
+      resp.primary_ip);
   return evaluate(opts.check, resp, static_cast<std::int64_t>(std::time(nullptr)));
 }
 
