@@ -44,7 +44,11 @@ static std::string opt(const std::optional<double>& v) { return v ? number(*v) :
 std::string Perfdata::render() const {
   // Labels with spaces or '=' must be quoted (Nagios plugin guidelines).
   std::string l = label;
-  if (l.find_first_of(" ='") != std::string::npos) l = "'" + l + "'";
+  if (l.find_first_of(" ='") != std::string::npos) {
+    std::string q = "'";
+    for (char c : label) q += c == '\'' ? std::string("''") : std::string(1, c);
+    l = q + "'";
+  }
   std::string out = fmt::format("{}={}{};{};{};{};{}", l, number(value), uom, opt(warn), opt(crit),
                                 opt(min), opt(max));
   while (!out.empty() && out.back() == ';') out.pop_back();

@@ -65,3 +65,10 @@ TEST_CASE("RFC 3339 timestamps are UTC with milliseconds") {
   CHECK(format_rfc3339(t) == "1970-01-01T00:00:01.234Z");
   CHECK(format_rfc3339(t + std::chrono::hours(24 * 365)) == "1971-01-01T00:00:01.234Z");
 }
+
+TEST_CASE("perfdata labels with spaces, '=' or quotes are quoted as the plugin guidelines say") {
+  CHECK(Perfdata{"time", 0.5, "s", 1.0, 2.0, 0.0, {}}.render() == "time=0.5s;1;2;0");
+  CHECK(Perfdata{"slave lag", 3, "s", {}, {}, {}, {}}.render() == "'slave lag'=3s");
+  CHECK(Perfdata{"it's", 1, "", {}, {}, {}, {}}.render() == "'it''s'=1");
+  CHECK(Perfdata{"a=b", 1, "", {}, {}, {}, {}}.render() == "'a=b'=1");
+}
