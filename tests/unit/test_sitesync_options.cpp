@@ -72,7 +72,7 @@ TEST_CASE("sitesync getperf form: -t means rounds, defaults 9 rounds every 30 s 
   CHECK(l.targets[0].lock_name != l.targets[1].lock_name);
 }
 
-TEST_CASE("sitesync ad-hoc form: a trailing local path is DEST; local sources need one") {
+TEST_CASE("sitesync ad-hoc form: a trailing local path is DEST - local sources need one") {
   auto p = parse({"rsync://h/archive_site1/storage", "./storage"});
   REQUIRE(p.resolved);
   REQUIRE(p.targets.size() == 1);

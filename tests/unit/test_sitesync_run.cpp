@@ -245,7 +245,7 @@ TEST_CASE("sitesync run: the after-command is told the new files, failures carry
   CHECK(c.runner.calls.size() == 1);  // nothing changed: no after-command
 }
 
-TEST_CASE("sitesync run: rounds follow the interval; a late round is skipped") {
+TEST_CASE("sitesync run: rounds follow the interval - a late round is skipped") {
   Fixture f;
   f.target.job.rounds = 3;
   f.target.job.interval = Millis(30000);
