@@ -55,6 +55,7 @@ log: {syslog: false}
 EOF
 chmod 600 "$WORK/hakit.yaml"
 export HAKIT_CONFIG=$WORK/hakit.yaml
+export TMPDIR=$WORK   # sitesync's temp files go away with the rest
 
 # 10,000 small files (1-4 KiB) in 100 directories; one 1 GiB file.
 /usr/bin/python3 - "$WORK/small" <<'EOF'

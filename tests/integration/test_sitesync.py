@@ -71,8 +71,13 @@ sync:
     return write_config(work, text)
 
 
+def sitesync_env(cfg):
+    # TMPDIR in the test's dir: a killed run's temp files go away with it.
+    return dict(os.environ, HAKIT_CONFIG=cfg, TMPDIR=os.path.dirname(cfg))
+
+
 def sitesync(cfg, *args, cwd=None, timeout=120):
-    env = dict(os.environ, HAKIT_CONFIG=cfg)
+    env = sitesync_env(cfg)
     return subprocess.run([binary("sitesync"), *args], capture_output=True, text=True,
                           timeout=timeout, cwd=cwd, env=env, stdin=subprocess.DEVNULL)
 
@@ -333,7 +338,7 @@ def test_two_concurrent_runs_one_runs_one_exits_quietly(daemon, work):
     script = after_script(work, "time.sleep(3)\n")
     python = require("python3")
     cfg = config(work, job(work, daemon.url("archive_site1"), extra=f"after: [{python}, {script}]"))
-    env = dict(os.environ, HAKIT_CONFIG=cfg)
+    env = sitesync_env(cfg)
     first = subprocess.Popen([binary("sitesync"), "site1"], env=env, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     try:
@@ -377,7 +382,7 @@ def test_sigkill_mid_transfer_leaves_no_partial_files(daemon, work):
     write(os.path.join(src, "storage", "big.rrd"), big)
     write(os.path.join(src, "small.txt"), "small\n")
     cfg = config(work, job(work, daemon.url("archive_site1"), extra="bwlimit: 8MB/s"))
-    env = dict(os.environ, HAKIT_CONFIG=cfg)
+    env = sitesync_env(cfg)
     proc = subprocess.Popen([binary("sitesync"), "site1"], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     dest = os.path.join(work, "site1")
