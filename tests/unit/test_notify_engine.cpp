@@ -174,7 +174,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("engine: service and sync actions are argv vectors, never a shell") {
+TEST_CASE("notify engine: service and sync actions are argv vectors, never a shell") {
   Fixture f(R"(  VI_1:
     promote:
       - service: {start: nagios}
@@ -195,7 +195,7 @@ TEST_CASE("engine: service and sync actions are argv vectors, never a shell") {
   CHECK(out.journal["actions"].size() == 3);
 }
 
-TEST_CASE("engine: retries back off, on_failure continue goes on, abort stops") {
+TEST_CASE("notify engine: retries back off, on_failure continue goes on, abort stops") {
   Fixture f(R"(  VI_1:
     demote:
       - run: [/bin/a]
@@ -228,7 +228,7 @@ TEST_CASE("engine: retries back off, on_failure continue goes on, abort stops") 
   CHECK(read_role(f.cfg.state_dir, "VI_1")->role == "backup");
 }
 
-TEST_CASE("engine: a failed notification never blocks") {
+TEST_CASE("notify engine: a failed notification never blocks") {
   Fixture f(R"(  VI_1:
     promote:
       - notify: ops
@@ -244,7 +244,7 @@ TEST_CASE("engine: a failed notification never blocks") {
   CHECK(doc["state"] == "MASTER");
 }
 
-TEST_CASE("engine: stale events are skipped when the VIP disagrees") {
+TEST_CASE("notify engine: stale events are skipped when the VIP disagrees") {
   Fixture f(R"(  VI_1:
     vip: {address: 192.0.2.100}
     promote: [{run: [/bin/up]}]
@@ -261,7 +261,7 @@ TEST_CASE("engine: stale events are skipped when the VIP disagrees") {
   CHECK(Journal(journal_path(f.cfg)).tail(10).size() == 4);
 }
 
-TEST_CASE("engine: an event superseded while waiting for the lock does nothing") {
+TEST_CASE("notify engine: an event superseded while waiting for the lock does nothing") {
   Fixture f(R"(  VI_1:
     promote: [{run: [/bin/up]}]
 )");
@@ -281,7 +281,7 @@ TEST_CASE("engine: an event superseded while waiting for the lock does nothing")
   CHECK(f.runner.specs.empty());
 }
 
-TEST_CASE("engine: anti-flap refuses a second promotion within min_interval") {
+TEST_CASE("notify engine: anti-flap refuses a second promotion within min_interval") {
   Fixture f(R"(  VI_1:
     min_interval: 1h
     promote: [{run: [/bin/up]}]
@@ -298,7 +298,7 @@ TEST_CASE("engine: anti-flap refuses a second promotion within min_interval") {
   CHECK(f.runner.specs.size() == 2);
 }
 
-TEST_CASE("mysql_promote: stops the IO thread, waits for the SQL thread, then writable") {
+TEST_CASE("notify mysql_promote: stops the IO thread, waits for the SQL thread, then writable") {
   Fixture f(R"(  VI_1:
     promote: [{mysql_promote: {mysql: local, catchup_timeout: 5s}}]
 )");
@@ -320,7 +320,7 @@ TEST_CASE("mysql_promote: stops the IO thread, waits for the SQL thread, then wr
   CHECK(f.db.server.statements == std::vector<std::string>{"SET GLOBAL read_only=OFF"});
 }
 
-TEST_CASE("mysql_promote: MASTER_DELAY is cleared keeping the relay log") {
+TEST_CASE("notify mysql_promote: MASTER_DELAY is cleared keeping the relay log") {
   Fixture f(R"(  VI_1:
     promote: [{mysql_promote: local}]
 )");
@@ -334,7 +334,7 @@ TEST_CASE("mysql_promote: MASTER_DELAY is cleared keeping the relay log") {
   CHECK(out.journal["actions"][0]["details"]["master_delay_cleared"] == "5");
 }
 
-TEST_CASE("mysql_promote: catch-up timeout refuses, stays read-only, restarts replication") {
+TEST_CASE("notify mysql_promote: catch-up timeout refuses, stays read-only, restarts replication") {
   Fixture f(R"(  VI_1:
     promote: [{mysql_promote: {mysql: local, catchup_timeout: 50ms}}, {flag: set}]
 )");
@@ -350,7 +350,7 @@ TEST_CASE("mysql_promote: catch-up timeout refuses, stays read-only, restarts re
   CHECK_FALSE(read_role(f.cfg.state_dir, "VI_1"));
 }
 
-TEST_CASE("mysql_promote: on_catchup_timeout promote goes on, and an unreachable fence is logged") {
+TEST_CASE("notify mysql_promote: on_catchup_timeout promote goes on, and an unreachable fence is logged") {
   Fixture f(R"(  VI_1:
     promote: [{mysql_promote: {mysql: local, catchup_timeout: 30ms, on_catchup_timeout: promote}}]
 )");

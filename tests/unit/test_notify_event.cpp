@@ -193,7 +193,7 @@ TEST_CASE("notify: tickets count up in arrival order") {
   CHECK(newest_ticket(path) == 3);
 }
 
-TEST_CASE("replication status: GTID lists and catch-up") {
+TEST_CASE("notify replication status: GTID lists and catch-up") {
   CHECK(parse_gtid_list("0-101-9,1-102-3") == std::map<std::uint32_t, std::uint64_t>{{0, 9}, {1, 3}});
   CHECK(parse_gtid_list("").empty());
   CHECK(gtid_covers("0-101-9", "0-101-9"));
