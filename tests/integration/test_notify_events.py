@@ -159,6 +159,9 @@ instances:
     stale = [e for e in node.transitions() if e["decision"] == "stale"]
     assert "not on this host" in stale[0]["message"] and "still on" in stale[1]["message"]
     assert node.role("GONE") == "backup" and node.role("HERE") == "master"
+    # FAULT and STOP always demote, VIP or not.
+    assert node.run("notify_backup", "--instance", "HERE", "--state", "FAULT").returncode == 0
+    assert node.transitions()[-1]["decision"] == "ran" and node.role("HERE") == "fault"
 
 
 def test_anti_flap_refuses_then_force(node):

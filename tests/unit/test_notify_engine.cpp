@@ -255,10 +255,11 @@ TEST_CASE("notify engine: stale events are skipped when the VIP disagrees") {
   CHECK(f.runner.specs.empty());
   CHECK(f.fire("BACKUP").decision == "ran");
   f.probe.present = true;
-  CHECK(f.fire("FAULT").decision == "stale");
+  CHECK(f.fire("BACKUP").decision == "stale");
   CHECK(f.fire("MASTER").decision == "ran");
-  CHECK(f.runner.specs.size() == 2);
-  CHECK(Journal(journal_path(f.cfg)).tail(10).size() == 4);
+  CHECK(f.fire("FAULT").decision == "ran");  // FAULT and STOP always demote
+  CHECK(f.runner.specs.size() == 3);
+  CHECK(Journal(journal_path(f.cfg)).tail(10).size() == 5);
 }
 
 TEST_CASE("notify engine: an event superseded while waiting for the lock does nothing") {

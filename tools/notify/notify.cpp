@@ -274,9 +274,10 @@ Outcome handle_event(const Event& ev, const config::Config& cfg, const std::stri
                               newest, ticket);
     return finish(out, cfg, true);
   }
-  // keepalived adds the VIP before notify_master and removes it before notify_backup, so an
-  // event that disagrees with the addresses here is stale.
-  if (inst.vip) {
+  // keepalived adds the VIP before notify_master and removes it before notify_backup, so a
+  // MASTER or BACKUP event that disagrees with the addresses here is stale. FAULT and STOP
+  // always demote: keepalived is giving the node up whatever the addresses say right now.
+  if (inst.vip && (ev.state == "MASTER" || ev.state == "BACKUP")) {
     std::string perr;
     bool here = svc.addresses->is_local(inst.vip->address, inst.vip->interface, &perr);
     j["vip"] = {{"address", inst.vip->address}, {"present", here}};
