@@ -56,10 +56,15 @@ void write_metrics_file(const config::Config& cfg, const std::string& instance, 
   m.push_back({"hakit_notify_last_promotion_timestamp_seconds", "When this node was last promoted",
                "gauge", inst,
                static_cast<double>(st.value("last_promotion_epoch_ms", std::int64_t{0})) / 1000.0});
-  m.push_back({"hakit_failover_flag", "1 while the failover flag is set (log copying stopped)",
-               "gauge", {}, read_failover_flag(cfg.state_dir).set ? 1.0 : 0.0});
   std::string err;
   if (!write_metrics(fmt::format("{}/hakit_notify_{}.prom", cfg.metrics_path(), instance), m, &err))
+    spdlog::warn("metrics: {}", err);
+  // The flag belongs to the node, not to an instance: one file, so node_exporter never sees
+  // the same series twice when a node runs several instances.
+  std::vector<Metric> flag{{"hakit_failover_flag",
+                            "1 while the failover flag is set (log copying stopped)", "gauge", {},
+                            read_failover_flag(cfg.state_dir).set ? 1.0 : 0.0}};
+  if (!write_metrics(cfg.metrics_path() + "/hakit_failover_flag.prom", flag, &err))
     spdlog::warn("metrics: {}", err);
 }
 
