@@ -102,6 +102,21 @@ CLI::Option* add_duration(CLI::App& app, const std::string& names, std::optional
       ->type_name("DURATION");
 }
 
+CLI::Option* add_positive_duration(CLI::App& app, const std::string& names, Millis* out,
+                                   const std::string& help) {
+  return app
+      .add_option_function<std::string>(
+          names,
+          [out, names](const std::string& text) {
+            std::string err;
+            auto v = parse_duration(text, &err);
+            if (!v || v->count() == 0) throw CLI::ValidationError(names, v ? "must be > 0" : err);
+            *out = *v;
+          },
+          help)
+      ->type_name("DURATION");
+}
+
 CLI::Option* add_timeout(CLI::App& app, std::optional<Millis>* timeout, const std::string& help) {
   return add_duration(app, "-t,--timeout", timeout, help);
 }

@@ -41,6 +41,9 @@ CLI::Option* add_timeout(CLI::App& app, std::optional<Millis>* timeout, const st
 /// Any duration option.
 CLI::Option* add_duration(CLI::App& app, const std::string& names, std::optional<Millis>* d,
                           const std::string& help);
+/// A duration option with a value always set (a check's settings are not optional); 0 is refused.
+CLI::Option* add_positive_duration(CLI::App& app, const std::string& names, Millis* out,
+                                   const std::string& help);
 /// -w/--warning and -c/--critical as plain numbers (threshold meaning is the tool's).
 void add_thresholds(CLI::App& app, std::optional<double>* warning, std::optional<double>* critical,
                     const std::string& what);

@@ -1,6 +1,9 @@
 #include "common/result.hpp"
 
 #include <fmt/format.h>
+#include <sys/stat.h>
+
+#include <fstream>
 
 namespace hakit {
 
@@ -65,6 +68,22 @@ std::string CheckResult::render(const std::string& service) const {
     for (const auto& p : perfdata) line += " " + p.render();
   }
   return line;
+}
+
+std::optional<CheckResult> maintenance_result(const std::string& path) {
+  struct stat st {};
+  if (path.empty() || stat(path.c_str(), &st) != 0) return std::nullopt;
+  CheckResult res;
+  res.state = State::kCritical;
+  res.summary = fmt::format("maintenance: {} exists, failing on purpose", path);
+  // The file's first line, when there is one, says why (who, which ticket).
+  std::ifstream in(path);
+  std::string why;
+  if (in && std::getline(in, why) && !why.empty()) {
+    if (why.size() > 100) why = why.substr(0, 100) + "...";
+    res.summary += " (" + why + ")";
+  }
+  return res;
 }
 
 CheckResult combine(CheckResult a, const CheckResult& b) {

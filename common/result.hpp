@@ -27,6 +27,10 @@ struct CheckResult {
   std::string render(const std::string& service) const;
 };
 
+/// CRITICAL "maintenance: PATH exists, failing on purpose (first line of the file)" when the
+/// maintenance file exists (Percona clustercheck style, for a planned switchover); else nothing.
+std::optional<CheckResult> maintenance_result(const std::string& path);
+
 /// Combine two sub-results: the worse state wins; summaries are joined with ", ".
 CheckResult combine(CheckResult a, const CheckResult& b);
 

@@ -418,10 +418,10 @@ TEST_CASE("maintenance file forces CRITICAL and shows its first line") {
   char dir[] = "/tmp/hakit-maint-XXXXXX";
   REQUIRE(mkdtemp(dir));
   std::string file = std::string(dir) + "/maintenance";
-  CHECK_FALSE(check_http::maintenance(file).has_value());
-  CHECK_FALSE(check_http::maintenance("").has_value());
+  CHECK_FALSE(hakit::maintenance_result(file).has_value());
+  CHECK_FALSE(hakit::maintenance_result("").has_value());
   std::ofstream(file) << "switchover to node b, ticket 4711\n";
-  auto m = check_http::maintenance(file);
+  auto m = hakit::maintenance_result(file);
   REQUIRE(m.has_value());
   CHECK(m->state == State::kCritical);
   CHECK(m->summary.find("ticket 4711") != std::string::npos);

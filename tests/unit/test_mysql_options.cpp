@@ -159,8 +159,8 @@ checks:
 }
 
 TEST_CASE("check_mysql_slave: maintenance file forces CRITICAL without connecting") {
-  CHECK_FALSE(check_mysql::maintenance(""));
-  CHECK_FALSE(check_mysql::maintenance("/nonexistent/hakit/maint"));
+  CHECK_FALSE(hakit::maintenance_result(""));
+  CHECK_FALSE(hakit::maintenance_result("/nonexistent/hakit/maint"));
   check_mysql::Options o;
   o.maintenance_file = "/proc/self/status";  // exists everywhere; first line says why
   o.profile.port = 1;  // nothing listens there: the check must not even try

@@ -15,22 +15,6 @@ namespace {
 
 constexpr const char* kTool = "check_http_200";
 
-/// A duration option that writes straight into a Millis (the check's settings are not optional).
-CLI::Option* add_millis(CLI::App& app, const std::string& names, Millis* out,
-                        const std::string& help) {
-  return app
-      .add_option_function<std::string>(
-          names,
-          [out, names](const std::string& text) {
-            std::string err;
-            auto v = parse_duration(text, &err);
-            if (!v || v->count() == 0) throw CLI::ValidationError(names, v ? "must be > 0" : err);
-            *out = *v;
-          },
-          help)
-      ->type_name("DURATION");
-}
-
 /// A repeatable option: every occurrence takes exactly one value (so a URL after it stays
 /// positional) and the list replaces the config's.
 CLI::Option* add_list(CLI::App& app, const std::string& names, std::vector<std::string>* out,
@@ -131,7 +115,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   add_list(*app, "-e,--expect", &c.expect,
            "Expected status: codes, ranges, classes, comma separated (default 200; 200-299, 2xx)",
            "LIST");
-  add_millis(*app, "-t,--timeout", &c.timeout,
+  cli::add_positive_duration(*app, "-t,--timeout", &c.timeout,
              "Whole request, hard: DNS, connect, TLS, body (default 1500ms; bare number = s)");
   cli::add_duration(*app, "--connect-timeout", &c.connect_timeout, "DNS + TCP + TLS handshake");
   cli::add_duration(*app, "-w,--warning", &c.warning, "WARNING when the response takes longer");
@@ -401,21 +385,8 @@ CheckResult evaluate(const config::HttpCheckConfig& c, const http::Response& r, 
   return res;
 }
 
-std::optional<CheckResult> maintenance(const std::string& path) {
-  struct stat st {};
-  if (path.empty() || stat(path.c_str(), &st) != 0) return std::nullopt;
-  CheckResult res;
-  res.state = State::kCritical;
-  res.summary = fmt::format("maintenance: {} exists, failing on purpose", path);
-  // The file's first line, when there is one, says why (who, which ticket).
-  std::ifstream in(path);
-  std::string why;
-  if (in && std::getline(in, why) && !why.empty()) res.summary += " (" + shorten(why, 100) + ")";
-  return res;
-}
-
 CheckResult run(const Options& opts, int verbosity) {
-  if (auto m = maintenance(opts.maintenance_file.value_or(""))) return *m;
+  if (auto m = maintenance_result(opts.maintenance_file.value_or(""))) return *m;
   http::Request req;
   std::string err;
   if (!build_request(opts.check, &req, &err)) return CheckResult{State::kUnknown, err, {}};

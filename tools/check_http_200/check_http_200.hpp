@@ -39,8 +39,6 @@ bool build_request(const config::HttpCheckConfig& c, http::Request* req, std::st
 /// expiry. `now` is Unix time (for the certificate). Pure, so unit tests feed it responses.
 CheckResult evaluate(const config::HttpCheckConfig& c, const http::Response& r, std::int64_t now);
 
-/// CRITICAL with the reason when the maintenance file exists; nothing otherwise.
-std::optional<CheckResult> maintenance(const std::string& path);
 
 /// The whole check: maintenance file, request, evaluation.
 CheckResult run(const Options& opts, int verbosity);

@@ -129,29 +129,11 @@ CheckResult check_freshness(mysql::Connection& conn, const config::MysqlCheckCon
   return evaluate_freshness(c, age, age ? "" : "the query's value: " + err);
 }
 
-std::string shorten(std::string s, size_t max) {
-  if (s.size() > max) s = s.substr(0, max) + "...";
-  return s;
-}
-
 }  // namespace
-
-std::optional<CheckResult> maintenance(const std::string& path) {
-  struct stat st {};
-  if (path.empty() || stat(path.c_str(), &st) != 0) return std::nullopt;
-  CheckResult res;
-  res.state = State::kCritical;
-  res.summary = fmt::format("maintenance: {} exists, failing on purpose", path);
-  // The file's first line, when there is one, says why (who, which ticket).
-  std::ifstream in(path);
-  std::string why;
-  if (in && std::getline(in, why) && !why.empty()) res.summary += " (" + shorten(why, 100) + ")";
-  return res;
-}
 
 CheckResult run(const Options& opts) {
   const auto start = Clock::now();
-  if (auto m = maintenance(opts.maintenance_file.value_or(""))) return *m;
+  if (auto m = maintenance_result(opts.maintenance_file.value_or(""))) return *m;
   const auto& c = opts.check;
   const auto deadline = start + c.timeout.value_or(kDefaultTimeout);
   mysql::Error e;

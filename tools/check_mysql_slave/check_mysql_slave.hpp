@@ -67,8 +67,6 @@ CheckResult evaluate_freshness(const config::MysqlCheckConfig& c, std::optional<
 std::optional<double> age_of(const std::string& value, const std::string& server_now,
                              const std::string& server_epoch, std::string* err);
 
-/// CRITICAL with the reason when the maintenance file exists; nothing otherwise.
-std::optional<CheckResult> maintenance(const std::string& path);
 
 /// The whole check: maintenance file, connection, queries, evaluation.
 CheckResult run(const Options& opts);

@@ -39,21 +39,6 @@ const char* kExamples =
 
 const std::vector<std::string> kStateNames{"ok", "warning", "critical", "unknown"};
 
-CLI::Option* add_millis(CLI::App& app, const std::string& names, Millis* out,
-                        const std::string& help) {
-  return app
-      .add_option_function<std::string>(
-          names,
-          [out, names](const std::string& text) {
-            std::string err;
-            auto v = parse_duration(text, &err);
-            if (!v || v->count() == 0) throw CLI::ValidationError(names, v ? "must be > 0" : err);
-            *out = *v;
-          },
-          help)
-      ->type_name("DURATION");
-}
-
 CLI::Option* add_state(CLI::App& app, const std::string& names, std::string* out,
                        const std::string& help) {
   return app.add_option(names, *out, help)
@@ -173,7 +158,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
                   "Freshness: SQL returning a timestamp (DATETIME or epoch seconds); in the other "
                   "modes an extra check")
       ->type_name("SQL");
-  add_millis(*app, "--max-age", &c.max_age,
+  cli::add_positive_duration(*app, "--max-age", &c.max_age,
              "Freshness: CRITICAL when the timestamp is older (default 5m)");
 
   app->add_option_function<std::string>(
