@@ -68,9 +68,15 @@ struct Metric {
 /// Writes a node_exporter textfile atomically (temp + rename), so a scrape never reads half.
 bool write_metrics(const std::string& path, const std::vector<Metric>& metrics, std::string* err);
 
-/// Writes a whole file atomically with the given mode (temp in the same dir, fsync, rename).
+/// How much a write_file_atomic() must survive.
+enum class Durability {
+  kCrashSafe,  ///< fsync of the file and its directory: survives a power loss (state, flag)
+  kAtomicOnly  ///< rename only: readers never see half, a power loss may lose it (metrics)
+};
+
+/// Writes a whole file atomically with the given mode (temp in the same dir, rename).
 bool write_file_atomic(const std::string& path, const std::string& data, unsigned mode,
-                       std::string* err);
+                       std::string* err, Durability durability = Durability::kCrashSafe);
 
 /// Now as RFC 3339 UTC with milliseconds: "2026-11-22T03:04:05.123Z".
 std::string now_rfc3339();
