@@ -1,7 +1,9 @@
 #include "common/cli.hpp"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -39,13 +41,16 @@ std::unique_ptr<CLI::App> make_app(const std::string& tool, const std::string& d
       ->type_name("FILE");
   app->add_flag("-v,--verbose", common->verbosity, "More log output (repeat for more)");
   app->add_flag("--check-config", common->check_config,
-                "Validate the config file, print every problem, and exit");
+                "Validate the whole config file (every section), print every problem, and exit");
+  app->add_flag("--no-config", common->no_config,
+                "Read no config file (everything from the command line)");
   app->footer("Examples:\n" + examples);
   app->get_formatter()->column_width(34);
   return app;
 }
 
-std::optional<int> parse(CLI::App& app, int argc, const char* const* argv) {
+std::optional<int> parse(CLI::App& app, int argc, const char* const* argv,
+                         const std::string& service) {
   std::vector<std::string> args;
   for (int i = argc - 1; i > 0; --i) args.emplace_back(argv[i]);
   try {
@@ -68,6 +73,9 @@ std::optional<int> parse(CLI::App& app, int argc, const char* const* argv) {
     while (!what.empty() && what.back() == ' ') what.pop_back();
     std::fprintf(stderr, "%s: %s (see %s --help)\n", app.get_name().c_str(), what.c_str(),
                  app.get_name().c_str());
+    if (!service.empty())
+      std::printf("%s UNKNOWN - %s (see %s --help)\n", service.c_str(), what.c_str(),
+                  app.get_name().c_str());
     return kUsageExit;
   }
   return std::nullopt;
@@ -129,21 +137,70 @@ void add_thresholds(CLI::App& app, std::optional<double>* warning, std::optional
       ->type_name("NUM");
 }
 
-std::optional<int> load_config(const CommonOptions& common, config::Config* cfg, bool required) {
-  struct stat st {};
-  bool exists = stat(common.config_path.c_str(), &st) == 0;
-  if (!exists && !required && !common.config_given && !common.check_config) return std::nullopt;
-  config::Diagnostics diag(common.config_path);
-  if (!config::load_config(common.config_path, cfg, &diag)) {
+int unknown(const CommonOptions& common, const std::string& reason) {
+  // One line: a multi-line reason (diagnostics) is folded for Nagios; stderr has it all.
+  std::string line = reason.substr(0, reason.find('\n'));
+  std::fprintf(stderr, "%s: %s\n", common.tool.c_str(), reason.c_str());
+  if (!common.service.empty()) {
+    std::printf("%s UNKNOWN - %s\n", common.service.c_str(), line.c_str());
+    std::fflush(stdout);
+  }
+  return kUsageExit;
+}
+
+std::optional<int> load_config(const CommonOptions& common,
+                               const std::vector<config::Section>& sections,
+                               config::Document* doc, bool required) {
+  const std::string& path = common.config_path;
+  if (common.no_config) {
+    if (common.check_config) return unknown(common, "--check-config with --no-config: nothing to check");
+    if (required) return unknown(common, "--no-config, but this needs a config (--check/--mysql/JOB)");
+    return std::nullopt;
+  }
+  const bool optional = !required && !common.config_given && !common.check_config;
+  if (optional) {
+    // Ad-hoc use needs no config: a missing default file is fine, and so is one this user
+    // cannot read (root's 0600 hakit.yaml when Nagios runs the check as nagios).
+    if (access(path.c_str(), F_OK) != 0) return std::nullopt;
+    if (access(path.c_str(), R_OK) != 0) {
+      spdlog::debug("{} is not readable by this user; going on without it", path);
+      return std::nullopt;
+    }
+  }
+  config::Diagnostics diag(path);
+  if (!config::load_document(path, doc, &diag)) {
     std::fputs(diag.render().c_str(), stderr);
-    std::fprintf(stderr, "%s: config %s is not valid (%zu problem%s)\n", common.tool.c_str(),
-                 common.config_path.c_str(), diag.items().size(),
-                 diag.items().size() == 1 ? "" : "s");
-    return kUsageExit;
+    std::string first = diag.items().empty() ? "" : diag.items().front().render();
+    if (access(path.c_str(), F_OK) == 0 && access(path.c_str(), R_OK) != 0)
+      first += fmt::format(" (make it readable by this user, e.g. chgrp GROUP {0} && chmod 0640 "
+                           "{0}, or run the check with --no-config and its options)",
+                           path);
+    return unknown(common, fmt::format("config {} is not valid ({} problem{}): {}", path,
+                                       diag.items().size(), diag.items().size() == 1 ? "" : "s",
+                                       first));
   }
   if (common.check_config) {
-    std::printf("config OK: %s\n", common.config_path.c_str());
+    config::Diagnostics all(path);
+    if (!config::validate_all(*doc, sections, &all)) {
+      std::fputs(all.render().c_str(), stderr);
+      std::fprintf(stderr, "%s: config %s is not valid (%zu problem%s)\n", common.tool.c_str(),
+                   path.c_str(), all.items().size(), all.items().size() == 1 ? "" : "s");
+      return kUsageExit;
+    }
+    std::printf("config OK: %s\n", path.c_str());
     return 0;
+  }
+  // What this tool does not read strictly is only a warning here: --check-config is where
+  // the whole file must be right.
+  config::Diagnostics top(path);
+  config::check_top_level(*doc, sections, &top);
+  for (const auto& d : top.items()) doc->warnings.push_back(d);
+  for (const auto& d : doc->warnings) {
+    spdlog::warn("config: {}", d.render());
+    // Without a terminal the log reaches syslog only; stderr still gets it (never stdout,
+    // where a check prints its one line).
+    if (!isatty(STDERR_FILENO))
+      std::fprintf(stderr, "%s: warning: config: %s\n", common.tool.c_str(), d.render().c_str());
   }
   return std::nullopt;
 }

@@ -80,6 +80,39 @@ std::string closest(const std::string& word, const std::set<std::string>& candid
   return std::string();
 }
 
+namespace {
+thread_local SchemaRecorder* g_recorder = nullptr;
+}  // namespace
+
+SchemaRecorder::SchemaRecorder() : previous_(g_recorder) { g_recorder = this; }
+SchemaRecorder::~SchemaRecorder() { g_recorder = previous_; }
+SchemaRecorder* SchemaRecorder::active() { return g_recorder; }
+
+void SchemaRecorder::note(const std::string& path, const std::string& type,
+                          const std::string& default_value) {
+  for (auto& k : keys_)
+    if (k.path == path) {
+      // The typed getter that runs last knows most (a fallback getter adds the default).
+      if (!type.empty()) k.type = type;
+      if (!default_value.empty()) k.default_value = default_value;
+      return;
+    }
+  keys_.push_back({path, type, default_value});
+}
+
+// A duration as an operator writes it in hakit.yaml ("1500ms", "2s", "5m").
+static std::string config_duration(Millis d) {
+  auto ms = d.count();
+  if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
+  if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
+  if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
+  return std::to_string(ms) + "ms";
+}
+
+void MapReader::note(const std::string& key, const std::string& type, const std::string& def) {
+  if (auto* r = SchemaRecorder::active()) r->note(key_path(key), type, def);
+}
+
 MapReader::MapReader(const YAML::Node& node, std::string path, Diagnostics& diag)
     : node_(node), path_(std::move(path)), diag_(&diag) {
   if (!node.IsDefined() || node.IsNull()) {
@@ -134,13 +167,18 @@ std::optional<std::string> MapReader::scalar(const std::string& key) {
   return n.Scalar();
 }
 
-std::optional<std::string> MapReader::string(const std::string& key) { return scalar(key); }
+std::optional<std::string> MapReader::string(const std::string& key) {
+  note(key, "string");
+  return scalar(key);
+}
 
 std::string MapReader::string(const std::string& key, const std::string& fallback) {
+  note(key, "string", fallback.empty() ? "" : "\"" + fallback + "\"");
   return scalar(key).value_or(fallback);
 }
 
 std::optional<bool> MapReader::boolean(const std::string& key) {
+  note(key, "boolean");
   auto s = scalar(key);
   if (!s) return std::nullopt;
   std::string v = *s;
@@ -152,11 +190,13 @@ std::optional<bool> MapReader::boolean(const std::string& key) {
 }
 
 bool MapReader::boolean(const std::string& key, bool fallback) {
+  note(key, "boolean", fallback ? "true" : "false");
   return boolean(key).value_or(fallback);
 }
 
 std::optional<std::int64_t> MapReader::integer(const std::string& key, std::int64_t min,
                                                std::int64_t max) {
+  note(key, fmt::format("integer ({} to {})", min, max));
   auto s = scalar(key);
   if (!s) return std::nullopt;
   std::int64_t v = 0;
@@ -177,10 +217,12 @@ std::optional<std::int64_t> MapReader::integer(const std::string& key, std::int6
 
 std::int64_t MapReader::integer(const std::string& key, std::int64_t fallback, std::int64_t min,
                                 std::int64_t max) {
+  note(key, "", std::to_string(fallback));
   return integer(key, min, max).value_or(fallback);
 }
 
 std::optional<double> MapReader::number(const std::string& key, double min, double max) {
+  note(key, fmt::format("number ({} to {})", min, max));
   auto s = scalar(key);
   if (!s) return std::nullopt;
   double v = 0;
@@ -200,6 +242,7 @@ std::optional<double> MapReader::number(const std::string& key, double min, doub
 }
 
 std::optional<Millis> MapReader::duration(const std::string& key, Millis min, Millis max) {
+  note(key, fmt::format("duration ({} to {})", config_duration(min), config_duration(max)));
   auto s = scalar(key);
   if (!s) return std::nullopt;
   std::string err;
@@ -217,10 +260,12 @@ std::optional<Millis> MapReader::duration(const std::string& key, Millis min, Mi
 }
 
 Millis MapReader::duration(const std::string& key, Millis fallback, Millis min, Millis max) {
+  note(key, "", config_duration(fallback));
   return duration(key, min, max).value_or(fallback);
 }
 
 std::optional<std::uint64_t> MapReader::size(const std::string& key) {
+  note(key, "size (64k, 1M, ...)");
   auto s = scalar(key);
   if (!s) return std::nullopt;
   std::string err;
@@ -231,11 +276,12 @@ std::optional<std::uint64_t> MapReader::size(const std::string& key) {
 
 std::optional<std::string> MapReader::choice(const std::string& key,
                                              const std::set<std::string>& allowed) {
+  std::string list;
+  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+  note(key, "one of: " + list);
   auto s = scalar(key);
   if (!s) return std::nullopt;
   if (allowed.count(*s)) return s;
-  std::string list;
-  for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
   std::string hint = closest(*s, allowed);
   error(key, fmt::format("'{}' is not one of: {}{}", *s, list,
                          hint.empty() ? "" : fmt::format(" (did you mean '{}'?)", hint)));
@@ -244,10 +290,12 @@ std::optional<std::string> MapReader::choice(const std::string& key,
 
 std::string MapReader::choice(const std::string& key, const std::string& fallback,
                               const std::set<std::string>& allowed) {
+  note(key, "", fallback);
   return choice(key, allowed).value_or(fallback);
 }
 
 std::vector<std::string> MapReader::strings(const std::string& key) {
+  note(key, "string or list of strings");
   YAML::Node n = get(key);
   std::vector<std::string> out;
   if (!n.IsDefined() || n.IsNull()) return out;
@@ -268,6 +316,7 @@ std::vector<std::string> MapReader::strings(const std::string& key) {
 }
 
 std::optional<MapReader> MapReader::map(const std::string& key) {
+  note(key, "mapping");
   YAML::Node n = get(key);
   if (!n.IsDefined()) return std::nullopt;
   MapReader r(n, key_path(key), *diag_);

@@ -48,6 +48,33 @@ class Diagnostics {
   std::vector<Diagnostic> items_;
 };
 
+/// One key a section parser reads, as hakit.yaml(5) documents it.
+struct SchemaKey {
+  std::string path;          ///< "checks.NAME.timeout"
+  std::string type;          ///< "duration (1ms to 1h)", "one of: GET, HEAD", ...
+  std::string default_value; ///< "" when the key has no default
+};
+
+/// While one is alive (on this thread), every MapReader getter records the key it reads, so
+/// the man page is generated from the parsers themselves and cannot drift from them.
+class SchemaRecorder {
+ public:
+  SchemaRecorder();
+  ~SchemaRecorder();
+  SchemaRecorder(const SchemaRecorder&) = delete;
+  SchemaRecorder& operator=(const SchemaRecorder&) = delete;
+  /// Every key seen, in the order the parsers first read them.
+  const std::vector<SchemaKey>& keys() const { return keys_; }
+  /// The recorder of this thread, or nullptr.
+  static SchemaRecorder* active();
+  /// Records (or refines) one key.
+  void note(const std::string& path, const std::string& type, const std::string& default_value);
+
+ private:
+  std::vector<SchemaKey> keys_;
+  SchemaRecorder* previous_ = nullptr;
+};
+
 /// Closest candidate to `word` by edit distance, or "" when none is close enough.
 std::string closest(const std::string& word, const std::set<std::string>& candidates);
 
@@ -101,6 +128,7 @@ class MapReader {
  private:
   YAML::Node get(const std::string& key);
   std::optional<std::string> scalar(const std::string& key);
+  void note(const std::string& key, const std::string& type, const std::string& def = "");
   YAML::Node node_;
   std::string path_;
   Diagnostics* diag_;

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config_mysql.hpp"
+#include "common/mysql_profile.hpp"
 
 struct st_mysql;
 struct st_mysql_res;

@@ -34,21 +34,6 @@ std::string sql_quote(const std::string& s) {
   return out + "'";
 }
 
-bool is_identifier_path(const std::string& name) {
-  if (name.empty() || name.size() > 192) return false;
-  bool part_empty = true;
-  for (char c : name) {
-    if (c == '.') {
-      if (part_empty) return false;
-      part_empty = true;
-      continue;
-    }
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '$')) return false;
-    part_empty = false;
-  }
-  return !part_empty;
-}
-
 namespace {
 
 // The first of `names` present in the row; NULL counts as present.

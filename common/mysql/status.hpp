@@ -21,10 +21,6 @@ std::string replica_status_sql(bool mariadb, unsigned long version,
 /// Quotes a string as an SQL literal ('...' with \\ and ' escaped).
 std::string sql_quote(const std::string& s);
 
-/// True when `name` is a safe SQL identifier path ("percona.heartbeat", "ts"): letters,
-/// digits, '_' and '$', dot-separated. Such names are interpolated into SQL, so nothing else.
-bool is_identifier_path(const std::string& name);
-
 /// One replication connection: a row of SHOW SLAVE/REPLICA STATUS in either spelling.
 struct ReplicaStatus {
   std::string connection_name;  ///< MariaDB Connection_name / MySQL Channel_Name ("" = default)

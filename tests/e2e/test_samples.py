@@ -50,6 +50,10 @@ def test_sample_passes_keepalived_t(name, installed, tmp_path):
         rc, out = config_test(str(conf), node)
         assert rc == 0, f"{name} for {node}: keepalived -t exited {rc}:\n{out}"
         assert "insecure" not in out and "not found" not in out, out
+    # A host that matches none of the "@" lines fails loudly instead of running half-configured.
+    rc, out = config_test(str(conf), "nosuchnode")
+    assert rc != 0, f"{name}: keepalived -t passed on a host no '@' line names:\n{out}"
+    assert "invalid number '$NODE_PRIORITY'" in out, out
 
 
 def test_keepalived_t_refuses_a_writable_install(installed, tmp_path):
@@ -83,7 +87,9 @@ def test_example_passes_check_config(name, tmp_path):
     cfg = tmp_path / "hakit.yaml"
     cfg.write_text(text)
     cfg.chmod(0o600)
-    for t in ("notify_master", "check_mysql_slave", "check_http_200"):
+    for t in ("notify_master", "check_mysql_slave", "check_http_200", "sitesync", "hakit-status"):
         assert built(t), f"{t} not built"
         r = run([built(t), "--config", str(cfg), "--check-config"])
         assert r.returncode == 0, f"{t} --check-config {name}: {r.stdout}{r.stderr}"
+    r = run([built("hakit-config"), "check", "--config", str(cfg)])
+    assert r.returncode == 0 and r.stdout == f"config OK: {cfg}\n", r.stdout + r.stderr

@@ -266,3 +266,22 @@ def test_keepalived_accepts_the_installed_tools(root):
         assert f"Unsafe permissions found for script '{exe}'" in log, log
     finally:
         run(["ip", "netns", "del", ns])
+
+
+def test_hakit_yaml_man_page_is_generated_from_the_parsers(root):
+    """hakit.yaml(5) lists every key the parsers read, with types and defaults."""
+    page = gzip.open(os.path.join(root, "usr/share/man/man5", "hakit.yaml.5.gz"), "rt").read()
+    assert re.search(r"^\.TH HAKIT\.YAML 5", page, re.M)
+    keys = run([os.path.join(root, "usr/libexec/hakit", "hakit-config"), "keys"]).stdout
+    paths = [line.split()[0] for line in keys.splitlines() if line.strip()]
+    assert len(paths) > 100, keys
+    for p in paths:
+        assert p.replace("-", r"\-") in page, p
+    # A few that an operator looks up, with their defaults from the code.
+    for key, default in [("checks.NAME.timeout", "1500ms"), ("sync.NAME.max_delete", None),
+                         ("instances.NAME.promote[].mysql_promote.catchup_timeout", "1m"),
+                         ("mysql.NAME.port", "3306")]:
+        line = next((l for l in keys.splitlines() if l.split()[0] == key), None)
+        assert line, key
+        if default:
+            assert f"default {default}" in line, line

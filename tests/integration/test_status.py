@@ -135,10 +135,20 @@ def test_sync_runs_and_a_torn_journal_line():
 def test_bad_config_is_a_usage_error():
     d = tempdir()
     try:
+        # An unknown top-level key is not hakit-status's to refuse (one file serves every
+        # tool): a warning with the did-you-mean hint; --check-config refuses it.
         cfg = write_config(d, "state_dirr: /tmp\n")
         r = run([binary("hakit-status"), "--config", cfg])
+        assert r.returncode == 0
+        assert "state_dirr: unknown key (did you mean 'state_dir'?)" in r.stderr
+        r = run([binary("hakit-status"), "--config", cfg, "--check-config"])
         assert r.returncode == 3
-        assert "state_dir" in r.stderr  # the "did you mean" hint
+        assert "state_dirr: unknown key (did you mean 'state_dir'?)" in r.stderr
+        # What hakit-status itself needs must be right.
+        cfg = write_config(d, "state_dir: relative/dir\n")
+        r = run([binary("hakit-status"), "--config", cfg])
+        assert r.returncode == 3
+        assert "state_dir: must be an absolute path" in r.stderr
         r = run([binary("hakit-status"), "--config", os.path.join(d, "missing.yaml")])
         assert r.returncode == 3
     finally:

@@ -2,8 +2,11 @@
 // --check-config; all by feeding argv vectors, no process spawned.
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+
 #include <cstdio>
 
+#include "sections.hpp"
 #include "common/cli.hpp"
 #include "helper/support.hpp"
 
@@ -146,14 +149,15 @@ TEST_CASE("cli: --version and --help exit 0 on stdout, help has examples") {
 TEST_CASE("cli: load_config and --check-config") {
   unsetenv("HAKIT_CONFIG");
   TempDir dir;
-  config::Config cfg;
+  config::Document cfg;
   std::optional<int> rc;
+  const auto& all = sections::all();
 
   SUBCASE("a missing default config is fine for ad-hoc checks, not when required") {
     Tool t;
     t.common.config_path = dir / "absent.yaml";
-    CHECK_FALSE(cli::load_config(t.common, &cfg, false));
-    std::string err = capture_fd(2, [&] { rc = cli::load_config(t.common, &cfg, true); });
+    CHECK_FALSE(cli::load_config(t.common, all, &cfg, false));
+    std::string err = capture_fd(2, [&] { rc = cli::load_config(t.common, all, &cfg, true); });
     CHECK(rc == 3);
     CHECK(contains(err, "No such file"));
     CHECK(contains(err, "is not valid (1 problem)"));
@@ -161,14 +165,14 @@ TEST_CASE("cli: load_config and --check-config") {
   SUBCASE("a named config must exist") {
     Tool t;
     REQUIRE_FALSE(t.parse({"--config", dir / "absent.yaml"}));
-    capture_fd(2, [&] { rc = cli::load_config(t.common, &cfg, false); });
+    capture_fd(2, [&] { rc = cli::load_config(t.common, all, &cfg, false); });
     CHECK(rc == 3);
   }
   SUBCASE("--check-config: OK on stdout, exit 0") {
     std::string p = dir.write("ok.yaml", "state_dir: /tmp/s\n", 0644);
     Tool t;
     REQUIRE_FALSE(t.parse({"--config", p, "--check-config"}));
-    std::string out = capture_fd(1, [&] { rc = cli::load_config(t.common, &cfg, false); });
+    std::string out = capture_fd(1, [&] { rc = cli::load_config(t.common, all, &cfg, false); });
     CHECK(rc == 0);
     CHECK(out == "config OK: " + p + "\n");
   }
@@ -176,7 +180,7 @@ TEST_CASE("cli: load_config and --check-config") {
     std::string p = dir.write("bad.yaml", "stat_dir: /a\nlog: {level: loud}\n", 0644);
     Tool t;
     REQUIRE_FALSE(t.parse({"--config", p, "--check-config"}));
-    std::string err = capture_fd(2, [&] { rc = cli::load_config(t.common, &cfg, false); });
+    std::string err = capture_fd(2, [&] { rc = cli::load_config(t.common, all, &cfg, false); });
     CHECK(rc == 3);
     CHECK(contains(err, p + ":1:1: stat_dir: unknown key (did you mean 'state_dir'?)"));
     CHECK(contains(err, p + ":2:14: log.level:"));
@@ -186,7 +190,51 @@ TEST_CASE("cli: load_config and --check-config") {
     std::string p = dir.write("ok.yaml", "run_dir: /tmp/r\n", 0644);
     Tool t;
     REQUIRE_FALSE(t.parse({"--config", p}));
-    CHECK_FALSE(cli::load_config(t.common, &cfg, true));
+    CHECK_FALSE(cli::load_config(t.common, all, &cfg, true));
     CHECK(cfg.run_dir == "/tmp/r");
+  }
+  SUBCASE("a problem in another tool's section is a warning at run time, an error for --check-config") {
+    std::string p = dir.write("typo.yaml",
+                              "sync:\n  site1: {source: rsync://h/m, dest: /srv/s, afer: [/bin/true]}\n"
+                              "sycn: {}\n",
+                              0644);
+    Tool t;
+    REQUIRE_FALSE(t.parse({"--config", p}));
+    CHECK_FALSE(cli::load_config(t.common, all, &cfg, true));
+    REQUIRE(cfg.warnings.size() == 1);  // the unknown top-level key; sync: itself is not read
+    CHECK(contains(cfg.warnings[0].render(), "sycn: unknown key (did you mean 'sync'?)"));
+    Tool c;
+    REQUIRE_FALSE(c.parse({"--config", p, "--check-config"}));
+    std::string err = capture_fd(2, [&] { rc = cli::load_config(c.common, all, &cfg, false); });
+    CHECK(rc == 3);
+    CHECK(contains(err, "sync.site1.afer: unknown key (did you mean 'after'?)"));
+    CHECK(contains(err, "(2 problems)"));
+  }
+  SUBCASE("--no-config reads nothing; a check prints its UNKNOWN line when it needs one") {
+    std::string p = dir.write("bad.yaml", "::: not yaml\n", 0644);
+    Tool t;
+    REQUIRE_FALSE(t.parse({"--config", p, "--no-config"}));
+    CHECK_FALSE(cli::load_config(t.common, all, &cfg, false));
+    t.common.service = "HTTP";
+    std::string out = capture_fd(1, [&] { rc = cli::load_config(t.common, all, &cfg, true); });
+    CHECK(rc == 3);
+    CHECK(out.rfind("HTTP UNKNOWN - --no-config, but this needs a config", 0) == 0);
+  }
+  SUBCASE("an unreadable config: UNKNOWN naming the file and the fix; ad hoc goes on without it") {
+    std::string p = dir.write("private.yaml", "state_dir: /a\n", 0600);
+    chmod(dir.path().c_str(), 0755);
+    int code = hakit::test::run_as_uid(65534, [&] {
+      Tool t;
+      t.common.config_path = p;  // the default path, not named on the command line
+      t.common.service = "HTTP";
+      config::Document d;
+      if (cli::load_config(t.common, all, &d, false)) return 1;  // ad hoc: goes on
+      std::optional<int> r;
+      std::string out = capture_fd(1, [&] { r = cli::load_config(t.common, all, &d, true); });
+      if (r != 3) return 2;
+      if (out.rfind("HTTP UNKNOWN - config " + p, 0) != 0) return 3;
+      return contains(out, "chmod 0640") && contains(out, "Permission denied") ? 0 : 4;
+    });
+    CHECK(code == 0);
   }
 }

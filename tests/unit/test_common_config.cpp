@@ -6,7 +6,10 @@
 
 #include <chrono>
 
+#include "check_http_200/config.hpp"
+#include "check_mysql_slave/config.hpp"
 #include "common/config.hpp"
+#include "sections.hpp"
 #include "helper/support.hpp"
 
 using namespace hakit;
@@ -19,19 +22,27 @@ bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
-// Parses text; returns the rendered diagnostics ("" when valid).
-std::string problems(const std::string& text, Config* cfg = nullptr) {
-  Config local;
+// Parses text and validates every section (what --check-config does); returns the rendered
+// diagnostics ("" when valid).
+bool parse_all(const std::string& text, Document* doc, Diagnostics* diag) {
+  bool ok = parse_document(text, doc, diag);
+  return validate_all(*doc, sections::all(), diag) && ok;
+}
+
+std::string problems(const std::string& text, Document* doc = nullptr) {
+  Document local;
   Diagnostics diag("t.yaml");
-  bool ok = parse_config(text, cfg ? cfg : &local, &diag);
+  bool ok = parse_all(text, doc ? doc : &local, &diag);
   CHECK(ok == diag.ok());
   return diag.render();
 }
 
-std::string load_problems(const std::string& path, Config* cfg = nullptr) {
-  Config local;
+std::string load_problems(const std::string& path, Document* doc = nullptr) {
+  Document local;
+  Document* d = doc ? doc : &local;
   Diagnostics diag(path);
-  bool ok = load_config(path, cfg ? cfg : &local, &diag);
+  bool ok = load_document(path, d, &diag);
+  if (d->root.IsDefined()) ok = validate_all(*d, sections::all(), &diag) && ok;
   CHECK(ok == diag.ok());
   return diag.render();
 }
@@ -39,7 +50,7 @@ std::string load_problems(const std::string& path, Config* cfg = nullptr) {
 }  // namespace
 
 TEST_CASE("config: a valid file fills typed structs, defaults stay") {
-  Config cfg;
+  Document cfg;
   std::string text =
       "log: {level: debug, format: json}\n"
       "state_dir: /tmp/st\n"
@@ -55,16 +66,21 @@ TEST_CASE("config: a valid file fills typed structs, defaults stay") {
   CHECK(cfg.state_dir == "/tmp/st");
   CHECK(cfg.run_dir == "/run/hakit");
   CHECK(cfg.metrics_path() == "/tmp/st/metrics");
-  REQUIRE(cfg.mysql.count("local"));
-  CHECK(cfg.mysql["local"].port == 3307);
-  CHECK(cfg.mysql["local"].connect_timeout == Millis(250));
-  REQUIRE(cfg.http_checks.count("site"));
-  CHECK(cfg.http_checks["site"].timeout == Millis(2000));
-  CHECK(cfg.mysql_checks.count("replica"));
+  Diagnostics diag("t.yaml");
+  MysqlProfile local;
+  REQUIRE(parse_entry(cfg, "mysql", "local", parse_mysql_profile, &local, &diag));
+  CHECK(local.port == 3307);
+  CHECK(local.connect_timeout == Millis(250));
+  HttpCheckConfig site;
+  REQUIRE(read_http_check(cfg, "site", &site, &diag));
+  CHECK(site.timeout == Millis(2000));
+  MysqlCheckConfig replica;
+  CHECK(read_mysql_check(cfg, "replica", &replica, &diag));
+  CHECK(diag.ok());
 }
 
 TEST_CASE("config: an empty file means all defaults") {
-  Config cfg;
+  Document cfg;
   CHECK(problems("", &cfg) == "");
   CHECK(problems("# only a comment\n", &cfg) == "");
   CHECK(cfg.state_dir == "/var/lib/hakit");
@@ -83,8 +99,9 @@ TEST_CASE("config: every problem is reported at once with position and key path"
       "    host: [a, b]\n"            // 9: wrong type
       "instancse: {}\n";              // 10: unknown top-level key
   Diagnostics diag("/etc/hakit/hakit.yaml");
-  Config cfg;
-  CHECK_FALSE(parse_config(text, &cfg, &diag));
+  Document cfg;
+  CHECK_FALSE(parse_all(text, &cfg, &diag));
+  INFO(diag.render());
   REQUIRE(diag.items().size() == 7);
   std::string out = diag.render();
   CHECK(contains(out, "/etc/hakit/hakit.yaml:2:3: log.levle: unknown key (did you mean 'level'?)"));
@@ -186,8 +203,8 @@ TEST_CASE("config: diagnostics beyond the cap are counted, not printed") {
   std::string text;
   for (int i = 0; i < 150; ++i) text += "unknown_" + std::to_string(i) + ": 1\n";
   Diagnostics diag("t.yaml");
-  Config cfg;
-  CHECK_FALSE(parse_config(text, &cfg, &diag));
+  Document cfg;
+  CHECK_FALSE(parse_all(text, &cfg, &diag));
   CHECK(diag.items().size() == 150);
   std::string out = diag.render();
   CHECK(std::count(out.begin(), out.end(), '\n') == Diagnostics::kMaxRendered + 1);
@@ -197,7 +214,7 @@ TEST_CASE("config: diagnostics beyond the cap are counted, not printed") {
 TEST_CASE("config: load_config reads a file and checks it") {
   TempDir dir;
   std::string good = dir.write("hakit.yaml", "state_dir: /tmp/x\n", 0644);
-  Config cfg;
+  Document cfg;
   CHECK(load_problems(good, &cfg) == "");
   CHECK(cfg.path == good);
   CHECK(cfg.state_dir == "/tmp/x");
@@ -241,15 +258,14 @@ TEST_CASE("config: load_config reads a file and checks it") {
     chmod(p.c_str(), 0600);
     CHECK_FALSE(contains(load_problems(p), "holds a secret inline"));
     // A reference to a secret file is not a secret.
-    std::string q = dir.write("q.yaml", "mysql:\n  l: {password_file: /etc/hakit/p}\n", 0644);
+    std::string pw = dir.write("p", "secret\n", 0600);
+    std::string q = dir.write("q.yaml", "mysql:\n  l: {password_file: " + pw + "}\n", 0644);
     CHECK(load_problems(q) == "");
   }
   SUBCASE("permission problems are reported together with content problems") {
     std::string p = dir.write("both.yaml", "stat_dir: /a\n", 0666);
-    Diagnostics diag(p);
-    Config c;
-    CHECK_FALSE(load_config(p, &c, &diag));
-    CHECK(diag.items().size() == 2);
+    std::string out = load_problems(p);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 2);
   }
   SUBCASE("owned by another user is refused with the fix") {
     std::string p = dir.write("o.yaml", "state_dir: /a\n", 0644);
@@ -262,9 +278,9 @@ TEST_CASE("config: load_config reads a file and checks it") {
     std::string p = dir.write("private.yaml", "state_dir: /a\n", 0600);
     chmod(dir.path().c_str(), 0755);
     int rc = hakit::test::run_as_uid(65534, [&] {
-      Config c;
+      Document c;
       Diagnostics diag(p);
-      if (load_config(p, &c, &diag)) return 1;
+      if (load_document(p, &c, &diag)) return 1;
       return contains(diag.render(), "Permission denied") ? 0 : 2;
     });
     CHECK(rc == 0);

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "helper/config_doc.hpp"
 #include "check_http_200/check_http_200.hpp"
 
 using namespace hakit;
@@ -41,12 +42,8 @@ config::HttpCheckConfig base() {
   return c;
 }
 
-bool parse_cfg(const std::string& text, config::Config* cfg, std::string* diag_text) {
-  *cfg = config::Config{};  // entries are parsed over what is there: start afresh
-  config::Diagnostics diag("hakit.yaml");
-  bool ok = config::parse_config(text, cfg, &diag);
-  *diag_text = diag.render();
-  return ok;
+bool parse_cfg(const std::string& text, config::Document* cfg, std::string* diag_text) {
+  return hakit::test::make_doc(text, cfg, diag_text);
 }
 
 }  // namespace
@@ -130,14 +127,14 @@ TEST_CASE("check_http_200 options: defaults and usage errors exit 3") {
 }
 
 TEST_CASE("check_http_200: --check NAME takes the config entry; the command line wins") {
-  config::Config cfg;
+  config::Document cfg;
   std::string diag;
   REQUIRE(parse_cfg(R"(
 maintenance_file: /var/lib/hakit/maint
 checks:
   site:
     type: http
-    url: http://127.0.0.1/site1/
+    url: https://127.0.0.1/site1/
     expect: [200, 204]
     timeout: 900ms
     body_string: Cacti
@@ -151,8 +148,6 @@ checks:
   std::vector<std::string> args{"--check", "site", "-t", "400ms", "--no-warning-fails"};
   Options o = parse_ok(args);
   std::string err;
-  // The https-only options are in the entry: point it at https for validation.
-  cfg.http_checks["site"].url = "https://127.0.0.1/site1/";
   REQUIRE(check_http::resolve_options(cfg, args, &o, &err));
   CHECK(o.check.url == "https://127.0.0.1/site1/");
   CHECK(o.check.expect == std::vector<std::string>{"200", "204"});
@@ -182,12 +177,12 @@ checks:
   args = {"--check", "nope"};
   o = parse_ok(args);
   CHECK_FALSE(check_http::resolve_options(cfg, args, &o, &err));
-  CHECK(err.find("no http check 'nope'") != std::string::npos);
+  CHECK(err.find("no check 'nope'") != std::string::npos);
   CHECK(err.find("site") != std::string::npos);
 }
 
 TEST_CASE("check_http_200: validation of the effective options") {
-  config::Config cfg;
+  config::Document cfg;
   std::string err;
   auto check = [&](std::vector<std::string> args) {
     Options o = parse_ok(args);
@@ -210,7 +205,7 @@ TEST_CASE("check_http_200: validation of the effective options") {
 }
 
 TEST_CASE("config: http check entries are validated with positions and suggestions") {
-  config::Config cfg;
+  config::Document cfg;
   std::string diag;
   CHECK_FALSE(
       parse_cfg("checks:\n  site: {type: http, url: http://x/, timout: 2s}\n", &cfg, &diag));
@@ -232,9 +227,12 @@ TEST_CASE("config: http check entries are validated with positions and suggestio
       parse_cfg("checks:\n  site: {type: http, url: http://x/, ip_version: 6, max_body: 64k,"
                 " resolve: ['a:80:127.0.0.1'], insecure: true}\n",
                 &cfg, &diag));
-  CHECK(cfg.http_checks["site"].ip_version == "6");
-  CHECK(cfg.http_checks["site"].max_body == 65536u);
-  CHECK(cfg.http_checks["site"].insecure);
+  config::HttpCheckConfig site;
+  config::Diagnostics d("hakit.yaml");
+  REQUIRE(config::read_http_check(cfg, "site", &site, &d));
+  CHECK(site.ip_version == "6");
+  CHECK(site.max_body == 65536u);
+  CHECK(site.insecure);
 }
 
 TEST_CASE("status ranges: codes, lists, ranges, classes") {

@@ -1,23 +1,52 @@
 // check_mysql_slave: command line over config, fed as argv vectors (no process spawned).
 #include <doctest/doctest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fstream>
+
 #include "check_mysql_slave/check_mysql_slave.hpp"
+#include "helper/config_doc.hpp"
 
 using namespace hakit;
 
 namespace {
 
-config::Config load(const std::string& yaml) {
-  config::Config cfg;
-  config::Diagnostics diag("test.yaml");
-  bool ok = config::parse_config(yaml, &cfg, &diag);
-  INFO(diag.render());
+// The secret files the profiles name must exist with safe permissions: the config is
+// refused at load time otherwise.
+std::string secrets_dir() {
+  static const std::string dir = [] {
+    std::string d = "/tmp/hakit-unit-secrets-" + std::to_string(getpid());
+    mkdir(d.c_str(), 0700);
+    for (const char* f : {"mysql.pass", "peer.cnf"}) {
+      std::string p = d + "/" + f;
+      std::ofstream(p) << "[client]\n";
+      chmod(p.c_str(), 0600);
+    }
+    return d;
+  }();
+  return dir;
+}
+
+std::string with_secrets(std::string yaml) {
+  for (const char* f : {"/etc/hakit/mysql.pass", "/etc/hakit/peer.cnf"})
+    for (auto at = yaml.find(f); at != std::string::npos; at = yaml.find(f))
+      yaml.replace(at, std::string("/etc/hakit").size(), secrets_dir());
+  return yaml;
+}
+
+config::Document load(const std::string& yaml) {
+  config::Document cfg;
+  std::string problems;
+  bool ok = hakit::test::make_doc(with_secrets(yaml), &cfg, &problems);
+  INFO(problems);
   REQUIRE(ok);
   return cfg;
 }
 
 // Parses like main() does; returns the parse exit code when the parser stops.
-std::optional<int> resolve(const config::Config& cfg, std::vector<std::string> args,
+std::optional<int> resolve(const config::Document& cfg, std::vector<std::string> args,
                            check_mysql::Options* opts, std::string* err) {
   cli::CommonOptions common;
   auto app = check_mysql::make_parser(opts, &common);
@@ -49,7 +78,7 @@ TEST_CASE("check_mysql_slave options: config entry, then the command line on top
   std::string err;
   REQUIRE_FALSE(resolve(cfg, {"--check", "replica"}, &o, &err));
   CHECK(o.profile.port == 3307);
-  CHECK(o.profile.password_file == "/etc/hakit/mysql.pass");
+  CHECK(o.profile.password_file == secrets_dir() + "/mysql.pass");
   CHECK(o.profile.connect_timeout == Millis(700));
   CHECK(o.check.lag_warning == Millis(60000));
   CHECK(o.check.lag_critical == Millis(300000));
@@ -81,7 +110,7 @@ TEST_CASE("check_mysql_slave options: galera and freshness entries, credentials"
   CHECK(o.check.min_cluster_size == 3);
   CHECK(o.check.allow_donor);
   CHECK(o.check.warning_fails);
-  CHECK(o.profile.defaults_file == "/etc/hakit/peer.cnf");
+  CHECK(o.profile.defaults_file == secrets_dir() + "/peer.cnf");
   CHECK(o.profile.wants_tls());
   CHECK(o.maintenance_file == "/etc/hakit/cluster.maint");
   CHECK(o.check.timeout == check_mysql::kDefaultTimeout);
@@ -102,7 +131,7 @@ TEST_CASE("check_mysql_slave options: galera and freshness entries, credentials"
 }
 
 TEST_CASE("check_mysql_slave options: ad hoc, no config") {
-  config::Config none;
+  config::Document none;
   check_mysql::Options o;
   std::string err;
   REQUIRE_FALSE(resolve(none, {"-S", "/run/mysqld/mysqld.sock", "-u", "root", "--mode", "master"},
@@ -122,7 +151,7 @@ TEST_CASE("check_mysql_slave options: errors are UNKNOWN with a reason") {
   std::string err;
   check_mysql::Options a;
   CHECK(resolve(cfg, {"--check", "nosuch"}, &a, &err) == 3);
-  CHECK(err.find("no mysql check 'nosuch'") != std::string::npos);
+  CHECK(err.find("no check 'nosuch'") != std::string::npos);
   CHECK(err.find("replica") != std::string::npos);  // lists the known ones
   check_mysql::Options b;
   CHECK(resolve(cfg, {"--mysql", "nosuch"}, &b, &err) == 3);
@@ -141,20 +170,19 @@ TEST_CASE("check_mysql_slave options: errors are UNKNOWN with a reason") {
 }
 
 TEST_CASE("check_mysql_slave config: mysql entries are validated") {
-  config::Config cfg;
-  config::Diagnostics diag("t.yaml");
-  CHECK_FALSE(config::parse_config(R"(
+  config::Document cfg;
+  std::string all;
+  CHECK_FALSE(hakit::test::make_doc(R"(
 mysql:
   local: {host: 127.0.0.1, password: secret, tls_key: relative.pem}
 checks:
   r: {type: mysql, mode: freshness, lag: {warning: 5m, critical: 1m}, null_lagg: ok}
 )",
-                                   &cfg, &diag));
-  std::string all = diag.render();
+                                   &cfg, &all));
   CHECK(all.find("passwords are not accepted inline") != std::string::npos);
   CHECK(all.find("must be an absolute path") != std::string::npos);
   CHECK(all.find("needs a query") != std::string::npos);
-  CHECK(all.find("lag warning is above lag critical") != std::string::npos);
+  CHECK(all.find("lag warning is above the lag critical") != std::string::npos);
   CHECK(all.find("null_lag") != std::string::npos);  // did you mean
 }
 

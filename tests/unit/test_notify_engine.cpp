@@ -3,6 +3,7 @@
 
 #include <thread>
 
+#include "helper/config_doc.hpp"
 #include "common/config.hpp"
 #include "common/lock.hpp"
 #include "helper/support.hpp"
@@ -143,7 +144,7 @@ struct Fixture {
   FakeConnector db;
   std::vector<Millis> pauses;
   Services svc;
-  config::Config cfg;
+  config::NotifyConfig cfg;
 
   explicit Fixture(const std::string& instances) {
     svc.runner = &runner;
@@ -160,9 +161,19 @@ struct Fixture {
                        "{smtp: 'smtp://127.0.0.1:25', from: a@example.com, to: b@example.com}, "
                        "webhook: {url: 'http://127.0.0.1:9/'}}\nsync:\n  site1: {source: "
                        "rsync://192.0.2.41/a, dest: /srv/a/}\ninstances:\n" + instances;
+    config::Document doc;
+    std::string problems;
+    REQUIRE_MESSAGE(hakit::test::make_doc(text, &doc, &problems), problems);
     config::Diagnostics diag("hakit.yaml");
-    bool ok = config::parse_config(text, &cfg, &diag);
-    REQUIRE_MESSAGE(ok, diag.render());
+    cfg = config::notify_core(doc);
+    for (const auto& name : doc.entry_names("instances")) {
+      config::NotifyConfig one;
+      REQUIRE_MESSAGE(config::load_notify_config(doc, name, &one, &diag), diag.render());
+      cfg.instances.merge(one.instances);
+      cfg.mysql.merge(one.mysql);
+      cfg.notifications.merge(one.notifications);
+      cfg.sync.merge(one.sync);
+    }
   }
   Outcome fire(const std::string& state, const std::string& instance = "VI_1") {
     Event ev;
@@ -259,7 +270,7 @@ TEST_CASE("notify engine: stale events are skipped when the VIP disagrees") {
   CHECK(f.fire("MASTER").decision == "ran");
   CHECK(f.fire("FAULT").decision == "ran");  // FAULT and STOP always demote
   CHECK(f.runner.specs.size() == 3);
-  CHECK(Journal(journal_path(f.cfg)).tail(10).size() == 5);
+  CHECK(Journal(f.cfg.journal_path()).tail(10).size() == 5);
 }
 
 TEST_CASE("notify engine: an event superseded while waiting for the lock does nothing") {

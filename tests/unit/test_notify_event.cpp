@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "common/config.hpp"
+#include "helper/config_doc.hpp"
 #include "helper/support.hpp"
 #include "notify/mysql_state.hpp"
 #include "notify/notify.hpp"
@@ -12,12 +13,16 @@ using namespace hakit::notify;
 
 namespace {
 
-config::Config parse(const std::string& text, std::string* diag_out = nullptr) {
-  config::Config cfg;
+// Validates the whole text (as --check-config does), then reads what notify reads for VI_1.
+config::NotifyConfig parse(const std::string& text, std::string* diag_out = nullptr) {
+  config::Document doc;
+  std::string problems;
+  bool ok = hakit::test::make_doc(text, &doc, &problems);
+  if (diag_out) *diag_out = problems;
+  if (!diag_out) REQUIRE_MESSAGE(ok, problems);
+  config::NotifyConfig cfg = config::notify_core(doc);
   config::Diagnostics diag("hakit.yaml");
-  bool ok = config::parse_config(text, &cfg, &diag);
-  if (diag_out) *diag_out = diag.render();
-  if (!diag_out) REQUIRE_MESSAGE(ok, diag.render());
+  if (ok) REQUIRE_MESSAGE(config::load_notify_config(doc, "VI_1", &cfg, &diag), diag.render());
   return cfg;
 }
 
@@ -73,24 +78,26 @@ TEST_CASE("notify config: actions are typed with their settings") {
   CHECK(i.lock_timeout == Millis(30000));
   CHECK(i.vip->address == "192.0.2.100");
   const auto& p = i.promote[0];
-  CHECK(p.kind == "mysql_promote");
+  CHECK(p.kind() == "mysql_promote");
+  const auto& promote = std::get<config::MysqlPromoteSpec>(p.spec);
   CHECK(p.timeout == Millis(90000));
-  CHECK(p.promote.fence == "peer");
-  CHECK(p.promote.fence_kill_sessions);
-  CHECK(p.promote.catchup_timeout == Millis(45000));
-  CHECK(p.promote.on_catchup_timeout == "refuse");
-  CHECK(i.promote[1].service_op == "start");
-  CHECK(i.promote[1].service_unit == "nagios");
+  CHECK(promote.fence == "peer");
+  CHECK(promote.fence_kill_sessions);
+  CHECK(promote.catchup_timeout == Millis(45000));
+  CHECK(promote.on_catchup_timeout == config::CatchupPolicy::kRefuse);
+  CHECK(std::get<config::ServiceSpec>(i.promote[1].spec).op == config::ServiceOp::kStart);
+  CHECK(std::get<config::ServiceSpec>(i.promote[1].spec).unit == "nagios");
   CHECK(i.promote[1].retries == 2);
   CHECK(i.promote[1].backoff == Millis(500));
-  CHECK(i.promote[2].flag_op == "set");
-  CHECK(i.promote[3].channel == "ops");
-  CHECK(i.promote[3].on_failure == "continue");  // notifications never block
-  CHECK(i.promote[4].job == "site1");
-  CHECK(i.promote[5].argv == std::vector<std::string>{"/usr/local/bin/hook", "--up"});
+  CHECK(std::get<config::FlagSpec>(i.promote[2].spec).op == config::FlagOp::kSet);
+  CHECK(std::get<config::NotifySpec>(i.promote[3].spec).channel == "ops");
+  CHECK(i.promote[3].on_failure == config::OnFailure::kContinue);  // notifications never block
+  CHECK(std::get<config::SyncSpec>(i.promote[4].spec).job == "site1");
+  CHECK(std::get<config::RunSpec>(i.promote[5].spec).argv == std::vector<std::string>{"/usr/local/bin/hook", "--up"});
   CHECK(i.promote[5].label() == "run /usr/local/bin/hook --up");
-  CHECK(i.demote[1].demote.rejoin == "auto");
-  CHECK(i.demote[1].demote.replication_password_file == "/etc/hakit/repl.pass");
+  const auto& demote = std::get<config::MysqlDemoteSpec>(i.demote[1].spec);
+  CHECK(demote.rejoin == config::Rejoin::kAuto);
+  CHECK(demote.replication_password_file == "/etc/hakit/repl.pass");
   const auto& n = cfg.notifications.at("ops");
   CHECK(n.email->to.size() == 2);
   CHECK(n.webhook->timeout == Millis(3000));

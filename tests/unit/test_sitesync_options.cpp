@@ -2,6 +2,7 @@
 // targets out; no process is spawned.
 #include <doctest/doctest.h>
 
+#include "helper/config_doc.hpp"
 #include "common/config.hpp"
 #include "sitesync/options.hpp"
 #include "sitesync/rsync.hpp"
@@ -19,7 +20,7 @@ struct Parsed {
   bool resolved = false;
 };
 
-Parsed parse(std::vector<std::string> args, const config::Config& cfg = {}) {
+Parsed parse(std::vector<std::string> args, const config::Document& cfg = {}) {
   Parsed p;
   auto app = make_cli(&p.opts);
   p.exit = cli::parse(*app, std::move(args));
@@ -27,11 +28,11 @@ Parsed parse(std::vector<std::string> args, const config::Config& cfg = {}) {
   return p;
 }
 
-config::Config config_with(const std::string& yaml) {
-  config::Config cfg;
-  config::Diagnostics diag("test.yaml");
-  bool ok = config::parse_config(yaml, &cfg, &diag);
-  INFO(diag.render());
+config::Document config_with(const std::string& yaml) {
+  config::Document cfg;
+  std::string problems;
+  bool ok = hakit::test::make_doc(yaml, &cfg, &problems);
+  INFO(problems);
   REQUIRE(ok);
   cfg.path = "test.yaml";
   return cfg;
@@ -155,7 +156,7 @@ sync:
 
   auto unknown = parse({"site2"}, cfg);
   CHECK_FALSE(unknown.resolved);
-  CHECK(unknown.err.find("no sync: job named 'site2'") != std::string::npos);
+  CHECK(unknown.err.find("no sync: job 'site2'") != std::string::npos);
   CHECK(unknown.err.find("site1") != std::string::npos);
 
   auto mixed = parse({"site1", "rsync://h/m"}, cfg);
@@ -163,22 +164,21 @@ sync:
 }
 
 TEST_CASE("sitesync config: every key is checked, with positions and suggestions") {
-  config::Config cfg;
-  config::Diagnostics diag("t.yaml");
-  CHECK_FALSE(config::parse_config(R"(
+  config::Document cfg;
+  std::string all;
+  CHECK_FALSE(hakit::test::make_doc(R"(
 sync:
   a: {source: rsync://h/m, dest: relative/path, when: master, max_delet: 3,
       min_source_fraction: 2, bwlimit: fast, partial_dir: /abs}
 )",
-                                   &cfg, &diag));
-  std::string all = diag.render();
+                                   &cfg, &all));
   CHECK(all.find("sync.a.dest") != std::string::npos);
   CHECK(all.find("needs the keepalived instance") != std::string::npos);
   CHECK(all.find("did you mean 'max_delete'") != std::string::npos);
   CHECK(all.find("sync.a.min_source_fraction") != std::string::npos);
   CHECK(all.find("sync.a.bwlimit") != std::string::npos);
   CHECK(all.find("sync.a.partial_dir") != std::string::npos);
-  CHECK(all.find("t.yaml:3:") != std::string::npos);
+  CHECK(all.find("hakit.yaml:3:") != std::string::npos);
 }
 
 TEST_CASE("sitesync sources: kinds and default destination names") {

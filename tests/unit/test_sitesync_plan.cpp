@@ -228,39 +228,38 @@ TEST_CASE("sitesync deletion guard: empty source, max_delete, shrunken source") 
 }
 
 TEST_CASE("sitesync gates: failover flag first, then the recorded role, then the VIP") {
-  config::Config cfg;
-  cfg.instances["VI_1"].vip = config::Vip{"192.0.2.100", "eth0"};
-  cfg.instances["VI_2"] = {};
   FakeHost host;
   auto j = job();
-  CHECK(gate_skip_reason(j, cfg, host).empty());
+  CHECK(gate_skip_reason(j, host).empty());
   host.flag = true;
-  CHECK(gate_skip_reason(j, cfg, host).find("failover flag set") != std::string::npos);
+  CHECK(gate_skip_reason(j, host).find("failover flag set") != std::string::npos);
   j.skip_on_failover_flag = false;
-  CHECK(gate_skip_reason(j, cfg, host).empty());
+  CHECK(gate_skip_reason(j, host).empty());
   host.flag = false;
 
   j.when = "backup";
   j.instance = "VI_1";
+  j.instance_vip = config::Vip{"192.0.2.100", "eth0"};  // read with the job (read_sync_job)
   host.role = "backup";
-  CHECK(gate_skip_reason(j, cfg, host).empty());
+  CHECK(gate_skip_reason(j, host).empty());
   host.role = "master";
-  auto why = gate_skip_reason(j, cfg, host);
+  auto why = gate_skip_reason(j, host);
   CHECK(why.find("when: backup, but instance VI_1 is master") != std::string::npos);
   host.role = "fault";
-  CHECK_FALSE(gate_skip_reason(j, cfg, host).empty());
+  CHECK_FALSE(gate_skip_reason(j, host).empty());
 
   // No role recorded yet: the VIP decides.
   host.role = "";
   host.vip_here = false;
-  CHECK(gate_skip_reason(j, cfg, host).empty());
+  CHECK(gate_skip_reason(j, host).empty());
   host.vip_here = true;
-  CHECK(gate_skip_reason(j, cfg, host).find("vip 192.0.2.100 is here") != std::string::npos);
+  CHECK(gate_skip_reason(j, host).find("vip 192.0.2.100 is here") != std::string::npos);
   j.when = "master";
-  CHECK(gate_skip_reason(j, cfg, host).empty());
+  CHECK(gate_skip_reason(j, host).empty());
   // Nothing to decide with: skip, never guess.
   j.instance = "VI_2";
-  CHECK(gate_skip_reason(j, cfg, host).find("no role is recorded") != std::string::npos);
+  j.instance_vip.reset();
+  CHECK(gate_skip_reason(j, host).find("no role is recorded") != std::string::npos);
 }
 
 TEST_CASE("sitesync round schedule: one round per interval, late rounds are skipped") {

@@ -95,7 +95,7 @@ class FakeClock : public Clock {
 
 struct Fixture {
   std::string dir;
-  config::Config cfg;
+  config::Document cfg;
   FakeRunner runner;
   FakeHost host;
   FakeClock clock;
@@ -135,7 +135,7 @@ TEST_CASE("sitesync run: a clean round is one rsync pass, journaled and measured
   REQUIRE(f.runner.calls.size() == 1);
   CHECK(has(f.runner.calls[0], "--max-delete=0"));
   CHECK(f.runner.calls[0].capture);
-  auto j = Journal(f.cfg.state_dir + "/journal.jsonl").tail(1);
+  auto j = Journal(f.cfg.journal_path()).tail(1);
   REQUIRE(j.size() == 1);
   CHECK(j[0]["tool"] == "sitesync");
   CHECK(j[0]["job"] == "site1");

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "hakit_status/status.hpp"
+#include "helper/config_doc.hpp"
 
 using namespace hakit;
 namespace fs = std::filesystem;
@@ -27,14 +28,21 @@ struct TempStateDir {
   }
 };
 
-config::Config make_config(const std::string& state_dir) {
-  config::Config cfg;
-  cfg.state_dir = state_dir;
-  cfg.instances["VI_1"].vip = config::Vip{"192.0.2.100", "eth0"};
-  cfg.instances["VI_2"].vip = config::Vip{"192.0.2.200", "eth1"};
-  cfg.instances["VI_3"];  // no vip
-  cfg.sync["site1"];
-  cfg.sync["site2"];
+config::Document make_config(const std::string& state_dir) {
+  config::Document cfg;
+  std::string problems;
+  bool ok = hakit::test::make_doc("state_dir: " + state_dir + R"(
+instances:
+  VI_1: {vip: {address: 192.0.2.100, interface: eth0}}
+  VI_2: {vip: {address: 192.0.2.200, interface: eth1}}
+  VI_3: {}
+sync:
+  site1: {source: rsync://192.0.2.41/archive_site1, dest: /srv/site1}
+  site2: {source: rsync://192.0.2.41/archive_site2, dest: /srv/site2}
+)",
+                                  &cfg, &problems);
+  INFO(problems);
+  REQUIRE(ok);
   return cfg;
 }
 

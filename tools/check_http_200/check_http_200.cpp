@@ -195,22 +195,23 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   return app;
 }
 
-bool resolve_options(const config::Config& cfg, const std::vector<std::string>& args, Options* opts,
-                     std::string* err) {
+bool resolve_options(const config::Document& doc, const std::vector<std::string>& args,
+                     Options* opts, std::string* err) {
   if (!opts->check_name.empty()) {
-    auto it = cfg.http_checks.find(opts->check_name);
-    if (it == cfg.http_checks.end()) {
-      std::string known;
-      for (const auto& [name, _] : cfg.http_checks) known += (known.empty() ? "" : ", ") + name;
-      *err = fmt::format("no http check '{}' in {}{}", opts->check_name,
-                         cfg.path.empty() ? "the config" : cfg.path,
-                         known.empty() ? "" : " (http checks: " + known + ")");
+    // Only this entry is read: a problem anywhere else in the shared file is not ours.
+    Options merged;
+    config::Diagnostics diag(doc.where());
+    if (!doc.entry("checks", opts->check_name).IsDefined()) {
+      *err = config::missing_entry(doc, "check", opts->check_name, doc.entry_names("checks"));
       return false;
     }
-    // Seed with the entry, then apply the command line again on top: what was given there wins.
-    Options merged;
-    merged.check = it->second;
+    if (!config::read_http_check(doc, opts->check_name, &merged.check, &diag)) {
+      *err = "config: " + diag.items().front().render();
+      for (const auto& d : diag.items()) spdlog::error("{}", d.render());
+      return false;
+    }
     merged.check_name = opts->check_name;
+    // Seed with the entry, then apply the command line again on top: what was given there wins.
     if (has_overrides(args)) {
       cli::CommonOptions ignored;
       auto app = make_parser(&merged, &ignored);
@@ -221,40 +222,25 @@ bool resolve_options(const config::Config& cfg, const std::vector<std::string>& 
     }
     *opts = std::move(merged);
   }
-  if (!opts->maintenance_file) opts->maintenance_file = cfg.maintenance_file;
+  if (!opts->maintenance_file) opts->maintenance_file = doc.maintenance_file;
 
   const auto& c = opts->check;
   if (c.url.empty()) {
     *err = "no URL: give one, or --check NAME";
     return false;
   }
+  // The same rules as --check-config, now over the merged settings.
+  std::string first;
+  config::validate_http_check(c, [&](const std::string& key, const std::string& m) {
+    if (first.empty()) first = key + ": " + m;
+  });
+  if (!first.empty()) {
+    *err = first;
+    return false;
+  }
+  // libcurl's own parser has the last word on what it will fetch.
   http::UrlParts url;
   if (!http::parse_url(c.url, &url, err)) return false;
-  if (url.scheme != "http" && url.scheme != "https") {
-    *err = fmt::format("unsupported scheme '{}' in {} (http or https)", url.scheme, c.url);
-    return false;
-  }
-  std::vector<config::StatusRange> ranges;
-  if (!config::parse_status_ranges(c.expect, &ranges, err)) return false;
-  if (!c.body_regex.empty() && !config::valid_body_regex(c.body_regex, err)) return false;
-  if (!c.body_string.empty() && !c.body_regex.empty()) {
-    *err = "give a body string or a regex, not both";
-    return false;
-  }
-  if (c.method == "HEAD" && (!c.body_string.empty() || !c.body_regex.empty())) {
-    *err = "HEAD has no body to match: drop the string/regex or use GET";
-    return false;
-  }
-  bool tls_only = c.cert_warning_days || c.cert_critical_days || !c.sni.empty() ||
-                  !c.ca_file.empty() || !c.client_cert.empty();
-  if (tls_only && url.scheme != "https") {
-    *err = "certificate options (--cert-*, --sni, --ca-file, --client-cert) need an https URL";
-    return false;
-  }
-  if (c.warning && c.critical && *c.warning > *c.critical) {
-    *err = "the warning time is above the critical time";
-    return false;
-  }
   return true;
 }
 

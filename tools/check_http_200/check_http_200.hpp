@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
-#include "common/config.hpp"
+#include "check_http_200/config.hpp"
 #include "common/http/http.hpp"
 #include "common/result.hpp"
 
@@ -29,7 +29,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
 /// Builds the effective options: with --check NAME, the config entry overlaid with the command
 /// line (`args`, re-parsed over it); the maintenance file from the command line or the config.
 /// False with *err (an UNKNOWN) on an unknown check, a missing URL or bad values.
-bool resolve_options(const config::Config& cfg, const std::vector<std::string>& args, Options* opts,
+bool resolve_options(const config::Document& doc, const std::vector<std::string>& args, Options* opts,
                      std::string* err);
 
 /// Turns the settings into a request (reads the basic-auth secret file). False with *err.

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
-#include "common/config.hpp"
+#include "check_mysql_slave/config.hpp"
 #include "common/mysql/status.hpp"
 #include "common/result.hpp"
 
@@ -37,7 +37,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
 
 /// Builds the effective options: the config's check entry and profile, then the command line
 /// (`args`, re-parsed on top: what was given there wins). False with *err (an UNKNOWN).
-bool resolve_options(const config::Config& cfg, const std::vector<std::string>& args,
+bool resolve_options(const config::Document& doc, const std::vector<std::string>& args,
                      Options* opts, std::string* err);
 
 /// State name ("critical") to State.

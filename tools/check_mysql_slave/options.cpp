@@ -1,5 +1,6 @@
 // check_mysql_slave: command line and config, merged (command line wins).
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "check_mysql_slave/check_mysql_slave.hpp"
 
@@ -173,29 +174,36 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   return app;
 }
 
-bool resolve_options(const config::Config& cfg, const std::vector<std::string>& args,
+bool resolve_options(const config::Document& doc, const std::vector<std::string>& args,
                      Options* opts, std::string* err) {
-  const std::string where = cfg.path.empty() ? "the config" : cfg.path;
   Options merged;
+  // Only this check's entry and its profile are read: a problem anywhere else in the shared
+  // file is not ours.
+  auto config_error = [&](const config::Diagnostics& diag) {
+    for (const auto& d : diag.items()) spdlog::error("{}", d.render());
+    *err = "config: " + diag.items().front().render();
+    return false;
+  };
   if (!opts->check_name.empty()) {
-    auto it = cfg.mysql_checks.find(opts->check_name);
-    if (it == cfg.mysql_checks.end()) {
-      std::string known;
-      for (const auto& [name, _] : cfg.mysql_checks) known += (known.empty() ? "" : ", ") + name;
-      *err = fmt::format("no mysql check '{}' in {}{}", opts->check_name, where,
-                         known.empty() ? "" : " (mysql checks: " + known + ")");
+    if (!doc.entry("checks", opts->check_name).IsDefined()) {
+      *err = config::missing_entry(doc, "check", opts->check_name, doc.entry_names("checks"));
       return false;
     }
-    merged.check = it->second;
+    config::Diagnostics diag(doc.where());
+    if (!config::read_mysql_check(doc, opts->check_name, &merged.check, &diag))
+      return config_error(diag);
   }
   // The profile: --mysql, else the check's; the default name 'local' may be absent (ad hoc).
   std::string profile = !opts->profile_name.empty() ? opts->profile_name
                         : !opts->check_name.empty()  ? merged.check.mysql
                                                      : "local";
-  if (auto it = cfg.mysql.find(profile); it != cfg.mysql.end()) {
-    merged.profile = it->second;
-  } else if (!opts->profile_name.empty()) {
-    *err = fmt::format("no mysql profile '{}' in {}", profile, where);
+  if (doc.entry("mysql", profile).IsDefined()) {
+    config::Diagnostics diag(doc.where());
+    if (!config::parse_entry(doc, "mysql", profile, config::parse_mysql_profile, &merged.profile,
+                             &diag))
+      return config_error(diag);
+  } else if (!opts->profile_name.empty() || !opts->check_name.empty()) {
+    *err = config::missing_entry(doc, "mysql profile", profile, doc.entry_names("mysql"));
     return false;
   }
   merged.check.mysql = profile;
@@ -217,26 +225,16 @@ bool resolve_options(const config::Config& cfg, const std::vector<std::string>& 
   if (!merged.maintenance_file)
     merged.maintenance_file = !merged.check.maintenance_file.empty()
                                   ? merged.check.maintenance_file
-                                  : cfg.maintenance_file;
+                                  : doc.maintenance_file;
   auto& c = merged.check;
   if (c.mode == "master") c.role = c.role == "auto" ? "master" : c.role;
-  if (c.mode == "master" && c.role == "replica") {
-    *err = "--mode master with --role replica contradicts itself";
-    return false;
-  }
-  if (c.mode == "freshness" && c.query.empty()) {
-    *err = "mode freshness needs --query (SQL returning a timestamp)";
-    return false;
-  }
-  if (c.lag_warning && c.lag_critical && *c.lag_warning > *c.lag_critical) {
-    *err = "the lag warning is above the lag critical";
-    return false;
-  }
-  if (!c.heartbeat_table.empty() && (!mysql::is_identifier_path(c.heartbeat_table) ||
-                                     !mysql::is_identifier_path(c.heartbeat_column))) {
-    *err = fmt::format("heartbeat table '{}' / column '{}': only letters, digits, _ and $ "
-                       "(db.table)",
-                       c.heartbeat_table, c.heartbeat_column);
+  // The same rules as --check-config, now over the merged settings.
+  std::string first;
+  config::validate_mysql_check(c, [&](const std::string& key, const std::string& m) {
+    if (first.empty()) first = key + ": " + m;
+  });
+  if (!first.empty()) {
+    *err = first;
     return false;
   }
   if (!c.timeout) c.timeout = kDefaultTimeout;

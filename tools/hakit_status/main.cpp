@@ -8,6 +8,7 @@
 #include "common/exit_codes.hpp"
 #include "common/log.hpp"
 #include "hakit_status/status.hpp"
+#include "sections.hpp"
 
 using namespace hakit;
 
@@ -33,9 +34,9 @@ int main(int argc, char** argv) {
   if (auto code = cli::parse(*app, argc, argv)) return *code;
   log::init("hakit-status", common.verbosity);
 
-  config::Config cfg;
-  if (auto code = cli::load_config(common, &cfg, false)) return *code;
-  if (!opts.instance.empty() && !cfg.instances.count(opts.instance)) {
+  config::Document cfg;
+  if (auto code = cli::load_config(common, sections::all(), &cfg, false)) return *code;
+  if (!opts.instance.empty() && !cfg.entry("instances", opts.instance).IsDefined()) {
     std::fprintf(stderr, "hakit-status: no instance named '%s' in %s\n", opts.instance.c_str(),
                  common.config_path.c_str());
     return static_cast<int>(ExitCode::kUsage);

@@ -117,7 +117,7 @@ std::string render_table(const Report& r, std::time_t now) {
   return out;
 }
 
-bool write_status_metrics(const config::Config& cfg, const Report& r, std::string* err) {
+bool write_status_metrics(const config::Core& cfg, const Report& r, std::string* err) {
   std::vector<Metric> m;
   for (const auto& s : r.instances) {
     for (const char* role : {"master", "backup", "fault", "stop"})

@@ -1,12 +1,12 @@
 #include "hakit_status/status.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
+#include <spdlog/spdlog.h>
 
 #include <cstring>
 #include <map>
+
+#include "common/netaddr.hpp"
 
 namespace hakit::status {
 
@@ -29,27 +29,10 @@ std::string lower(std::string s) {
 }  // namespace
 
 bool local_address_present(const std::string& address) {
-  std::string addr = address.substr(0, address.find('/'));
-  unsigned char want4[sizeof(in_addr)];
-  unsigned char want6[sizeof(in6_addr)];
-  bool is4 = inet_pton(AF_INET, addr.c_str(), want4) == 1;
-  bool is6 = !is4 && inet_pton(AF_INET6, addr.c_str(), want6) == 1;
-  if (!is4 && !is6) return false;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return false;
-  bool found = false;
-  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
-    if (is4 && i->ifa_addr->sa_family == AF_INET) {
-      const auto* sin = reinterpret_cast<const sockaddr_in*>(i->ifa_addr);
-      found = std::memcmp(&sin->sin_addr, want4, sizeof want4) == 0;
-    } else if (is6 && i->ifa_addr->sa_family == AF_INET6) {
-      const auto* sin6 = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
-      found = std::memcmp(&sin6->sin6_addr, want6, sizeof want6) == 0;
-    }
-  }
-  freeifaddrs(list);
-  return found;
+  std::string err;
+  auto local = address_is_local(address, "", &err);
+  if (!local) spdlog::warn("cannot tell whether {} is here: {}", address, err);
+  return local.value_or(false);
 }
 
 std::string entry_kind(const Json& e) {
@@ -186,13 +169,18 @@ std::string describe_entry(const Json& e) {
   return text;
 }
 
-Report collect(const config::Config& cfg, const Options& opts, const AddressProbe& probe) {
+Report collect(const config::Document& cfg, const Options& opts, const AddressProbe& probe) {
   Report r;
   r.host = hostname();
   r.time = now_rfc3339();
   r.state_dir = cfg.state_dir;
-  for (const auto& [name, inst] : cfg.instances) {
+  for (const auto& name : cfg.entry_names("instances")) {
     if (!opts.instance.empty() && name != opts.instance) continue;
+    // Only the vip is read: the rest of the instance is notify's, and a problem there is
+    // reported by --check-config, not here.
+    config::Diagnostics diag(cfg.where());
+    std::optional<config::Vip> vip = config::read_instance_vip(cfg, name, &diag);
+    for (const auto& d : diag.items()) r.warnings.push_back("config: " + d.render());
     InstanceStatus s;
     s.name = name;
     if (auto rec = read_role(cfg.state_dir, name)) {
@@ -200,10 +188,10 @@ Report collect(const config::Config& cfg, const Options& opts, const AddressProb
       s.role_time = rec->time;
       s.role_event = rec->event;
     }
-    if (inst.vip && !inst.vip->address.empty()) {
-      s.vip = inst.vip->address;
-      s.vip_interface = inst.vip->interface;
-      s.vip_present = probe(inst.vip->address);
+    if (vip && !vip->address.empty()) {
+      s.vip = vip->address;
+      s.vip_interface = vip->interface;
+      s.vip_present = probe(vip->address);
       if (s.role == "master" && !*s.vip_present)
         r.warnings.push_back(fmt::format(
             "{}: recorded role is master but the VIP {} is not on this host", name, s.vip));
@@ -218,11 +206,11 @@ Report collect(const config::Config& cfg, const Options& opts, const AddressProb
     r.warnings.push_back(fmt::format("the failover flag was written on {}, not on this host",
                                      r.flag.host));
 
-  Journal journal(cfg.state_dir + "/journal.jsonl");
+  Journal journal(cfg.journal_path());
   std::size_t scan = std::max(opts.entries, kSyncScanEntries);
   std::vector<Json> all = journal.tail(scan);
   std::map<std::string, SyncStatus> syncs;
-  for (const auto& [job, unused] : cfg.sync) {
+  for (const auto& job : cfg.entry_names("sync")) {
     syncs[job].job = job;
     syncs[job].configured = true;
   }

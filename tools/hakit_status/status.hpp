@@ -61,7 +61,7 @@ struct Report {
 inline constexpr std::size_t kSyncScanEntries = 20000;
 
 /// Builds the report from the state dir and the local interfaces.
-Report collect(const config::Config& cfg, const Options& opts, const AddressProbe& probe);
+Report collect(const config::Document& cfg, const Options& opts, const AddressProbe& probe);
 
 /// The report as one JSON document (stable keys; fields missing from the journal are omitted).
 Json to_json(const Report& report);
@@ -87,6 +87,6 @@ std::string age(std::time_t then, std::time_t now);
 
 /// Writes the status metrics (role, VIP presence, failover flag as seen by hakit-status) to
 /// metrics_path()/hakit_status.prom.
-bool write_status_metrics(const config::Config& cfg, const Report& report, std::string* err);
+bool write_status_metrics(const config::Core& cfg, const Report& report, std::string* err);
 
 }  // namespace hakit::status

@@ -41,10 +41,10 @@ Attempt run_argv(std::vector<std::string> argv, const std::vector<std::string>& 
   return at;
 }
 
-Attempt run_flag(const config::Action& a, RunContext& ctx) {
+Attempt run_flag(const config::FlagSpec& a, RunContext& ctx) {
   Attempt at;
   std::string err;
-  if (a.flag_op == "set") {
+  if (a.op == config::FlagOp::kSet) {
     FailoverFlag f;
     f.set_by = log_tool_name(ctx);
     f.instance = ctx.event.instance;
@@ -54,7 +54,7 @@ Attempt run_flag(const config::Action& a, RunContext& ctx) {
     at.ok = clear_failover_flag(ctx.cfg.state_dir, &err);
   }
   at.error = err;
-  at.details["flag"] = a.flag_op;
+  at.details["flag"] = config::to_string(a.op);
   return at;
 }
 
@@ -63,10 +63,10 @@ std::string default_body(const RunContext& ctx) {
          "Outcome so far: {outcome}{message}\n\n"
          "Actions:\n{actions}\n"
          "Positions: {positions}\n\n"
-         "Journal: " + ctx.cfg.state_dir + "/journal.jsonl\n";
+         "Journal: " + ctx.cfg.journal_path() + "\n";
 }
 
-Attempt run_notify(const config::Action& a, RunContext& ctx, Clock::time_point deadline) {
+Attempt run_notify(const config::NotifySpec& a, RunContext& ctx, Clock::time_point deadline) {
   Attempt at;
   auto it = ctx.cfg.notifications.find(a.channel);
   if (it == ctx.cfg.notifications.end()) {
@@ -145,18 +145,22 @@ Json webhook_document(const RunContext& ctx) {
 }
 
 Attempt run_once(const config::Action& a, RunContext& ctx, Clock::time_point deadline) {
-  if (a.kind == "run") return run_argv(a.argv, a.env, ctx, deadline);
-  if (a.kind == "service") return run_argv({"systemctl", a.service_op, a.service_unit}, {}, ctx, deadline);
-  if (a.kind == "sync")
-    return run_argv({ctx.svc.self_dir + "/sitesync", "--config", ctx.config_path, a.job}, {}, ctx,
-                    deadline);
-  if (a.kind == "flag") return run_flag(a, ctx);
-  if (a.kind == "notify") return run_notify(a, ctx, deadline);
-  if (a.kind == "mysql_promote") return mysql_promote(a.promote, ctx, deadline);
-  if (a.kind == "mysql_demote") return mysql_demote(a.demote, ctx, deadline);
-  Attempt at;
-  at.error = "unknown action kind '" + a.kind + "'";
-  return at;
+  return std::visit(
+      config::Overloaded{
+          [&](const config::RunSpec& r) { return run_argv(r.argv, r.env, ctx, deadline); },
+          [&](const config::ServiceSpec& v) {
+            return run_argv({"systemctl", config::to_string(v.op), v.unit}, {}, ctx, deadline);
+          },
+          [&](const config::SyncSpec& j) {
+            return run_argv({ctx.svc.self_dir + "/sitesync", "--config", ctx.config_path, j.job},
+                            {}, ctx, deadline);
+          },
+          [&](const config::FlagSpec& f) { return run_flag(f, ctx); },
+          [&](const config::NotifySpec& n) { return run_notify(n, ctx, deadline); },
+          [&](const config::MysqlPromoteSpec& p) { return mysql_promote(p, ctx, deadline); },
+          [&](const config::MysqlDemoteSpec& d) { return mysql_demote(d, ctx, deadline); },
+      },
+      a.spec);
 }
 
 std::string run_action(const config::Action& a, size_t index, RunContext& ctx) {
@@ -178,7 +182,7 @@ std::string run_action(const config::Action& a, size_t index, RunContext& ctx) {
   }
   const auto ms = std::chrono::duration_cast<Millis>(Clock::now() - start).count();
   std::string outcome = at.ok ? "ok" : at.refused ? "refused" : "failed";
-  Json rec{{"action", label}, {"kind", a.kind}, {"outcome", outcome}, {"attempts", attempts},
+  Json rec{{"action", label}, {"kind", a.kind()}, {"outcome", outcome}, {"attempts", attempts},
            {"ms", ms}};
   if (!at.ok) rec["error"] = at.error;
   if (!at.details.empty()) rec["details"] = at.details;
@@ -188,7 +192,7 @@ std::string run_action(const config::Action& a, size_t index, RunContext& ctx) {
   } else {
     spdlog::error("{} {}: '{}' {} after {} attempt{} ({} ms): {}{}", ctx.event.instance,
                   ctx.event.state, label, outcome, attempts, attempts == 1 ? "" : "s", ms, at.error,
-                  a.on_failure == "continue" ? " (on_failure: continue)" : "");
+                  a.on_failure == config::OnFailure::kContinue ? " (on_failure: continue)" : "");
   }
   return outcome;
 }

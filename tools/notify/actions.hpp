@@ -4,7 +4,7 @@
 #include <chrono>
 #include <string>
 
-#include "common/config.hpp"
+#include "notify/config.hpp"
 #include "common/state.hpp"
 #include "notify/notify.hpp"
 #include "notify/ports.hpp"
@@ -24,7 +24,7 @@ struct Attempt {
 /// State shared by the actions of one event.
 struct RunContext {
   const Event& event;
-  const config::Config& cfg;
+  const config::NotifyConfig& cfg;
   const std::string& config_path;
   Services& svc;
   std::string from_role;         ///< role before this event

@@ -282,7 +282,7 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
   if (st) {
     if (field(*st, "Slave_SQL_Running") != "Yes") {
       if (field(*st, "Last_SQL_Errno") != "0" && !field(*st, "Last_SQL_Errno").empty()) {
-        at.refused = spec.on_catchup_timeout == "refuse";
+        at.refused = spec.on_catchup_timeout == config::CatchupPolicy::kRefuse;
         at.error = fmt::format("the SQL thread stopped with error {}: {}", field(*st, "Last_SQL_Errno"),
                                field(*st, "Last_SQL_Error"));
       } else if (!exec(*db, "START SLAVE" + c + " SQL_THREAD", &at.error)) {
@@ -316,7 +316,7 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
       if (st) d["catchup"]["status"] = {{"read", field(*st, "Master_Log_File") + ":" + field(*st, "Read_Master_Log_Pos")},
                                         {"applied", field(*st, "Relay_Master_Log_File") + ":" + field(*st, "Exec_Master_Log_Pos")},
                                         {"gtid_io_pos", field(*st, "Gtid_IO_Pos")}};
-      if (spec.on_catchup_timeout == "refuse") {
+      if (spec.on_catchup_timeout == config::CatchupPolicy::kRefuse) {
         // Stay a replica: writable with a gap would lose the rows still in the relay log.
         std::string e2;
         set_read_only(*db, true, &e2);
@@ -389,7 +389,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
                        field(*st, "Slave_SQL_Running") == "Yes";
   if (to_peer && running) {
     d["rejoin"] = "already replicating from " + host + ":" + port;
-  } else if (spec.rejoin == "manual") {
+  } else if (spec.rejoin == config::Rejoin::kManual) {
     d["rejoin"] = "manual";
     d["rejoin_statement"] = statement;
     spdlog::warn("mysql_demote: this node is read-only and not replicating. To re-attach it to "

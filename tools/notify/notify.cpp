@@ -40,7 +40,7 @@ Json read_json_file(const std::string& path) {
   return j.is_object() ? j : Json::object();
 }
 
-void write_metrics_file(const config::Config& cfg, const std::string& instance, const Json& st) {
+void write_metrics_file(const config::NotifyConfig& cfg, const std::string& instance, const Json& st) {
   std::vector<Metric> m;
   std::vector<std::pair<std::string, std::string>> inst{{"instance", instance}};
   const Json last = st.value("last_transition", Json::object());
@@ -68,13 +68,13 @@ void write_metrics_file(const config::Config& cfg, const std::string& instance, 
     spdlog::warn("metrics: {}", err);
 }
 
-Outcome finish(Outcome out, const config::Config& cfg, bool journal) {
+Outcome finish(Outcome out, const config::NotifyConfig& cfg, bool journal) {
   out.journal["decision"] = out.decision;
   out.journal["exit"] = static_cast<int>(out.code);
   out.journal["message"] = out.message;
   if (journal) {
     std::string err;
-    if (!Journal(journal_path(cfg)).append(out.journal, &err)) spdlog::error("journal: {}", err);
+    if (!Journal(cfg.journal_path()).append(out.journal, &err)) spdlog::error("journal: {}", err);
   }
   if (out.code == ExitCode::kSuccess)
     spdlog::info("{}", out.message);
@@ -106,7 +106,7 @@ void add_options(CLI::App& app, Options* opt) {
       ->type_name("ARG");
 }
 
-bool make_event(const Options& opt, const config::Config& cfg, Event* ev, std::string* err) {
+bool make_event(const Options& opt, const config::NotifyConfig& cfg, Event* ev, std::string* err) {
   ev->args = opt.argv;
   ev->force = opt.force;
   std::string name = opt.instance;
@@ -154,9 +154,9 @@ bool make_event(const Options& opt, const config::Config& cfg, Event* ev, std::s
     *err = "no instance: use --instance NAME, or keepalived's generic arguments TYPE NAME STATE";
     return false;
   }
-  if (!cfg.instances.count(name)) {
-    std::set<std::string> known;
-    for (const auto& [k, v] : cfg.instances) known.insert(k);
+  if (std::find(cfg.instance_names.begin(), cfg.instance_names.end(), name) ==
+      cfg.instance_names.end()) {
+    std::set<std::string> known(cfg.instance_names.begin(), cfg.instance_names.end());
     std::string hint = config::closest(name, known);
     *err = fmt::format("unknown instance '{}' in {}{}", name, cfg.path.empty() ? "config" : cfg.path,
                        !hint.empty()   ? fmt::format(" (did you mean '{}'?)", hint)
@@ -169,14 +169,13 @@ bool make_event(const Options& opt, const config::Config& cfg, Event* ev, std::s
   return true;
 }
 
-std::string lock_path(const config::Config& cfg, const std::string& instance) {
+std::string lock_path(const config::NotifyConfig& cfg, const std::string& instance) {
   return fmt::format("{}/notify.{}.lock", cfg.run_dir, instance);
 }
-std::string ticket_path(const config::Config& cfg, const std::string& instance) {
+std::string ticket_path(const config::NotifyConfig& cfg, const std::string& instance) {
   return fmt::format("{}/notify.{}.ticket", cfg.run_dir, instance);
 }
-std::string journal_path(const config::Config& cfg) { return cfg.state_dir + "/journal.jsonl"; }
-std::string instance_state_path(const config::Config& cfg, const std::string& instance) {
+std::string instance_state_path(const config::NotifyConfig& cfg, const std::string& instance) {
   return fmt::format("{}/notify.{}.json", cfg.state_dir, instance);
 }
 
@@ -233,7 +232,7 @@ std::string expand(const std::string& text, const std::map<std::string, std::str
   return out;
 }
 
-Outcome handle_event(const Event& ev, const config::Config& cfg, const std::string& config_path,
+Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std::string& config_path,
                      Services& svc) {
   const config::Instance& inst = cfg.instances.at(ev.instance);
   const auto t0 = Clock::now();
@@ -324,14 +323,14 @@ Outcome handle_event(const Event& ev, const config::Config& cfg, const std::stri
   std::vector<std::string> not_run;
   for (size_t i = 0; i < list.size(); ++i) {
     const config::Action& a = list[i];
-    if (!failed_label.empty() && a.kind != "notify") {
+    if (!failed_label.empty() && !std::holds_alternative<config::NotifySpec>(a.spec)) {
       // After an abort only notifications run: the operator must hear about it.
       not_run.push_back(a.label());
       ctx.actions.push_back({{"action", a.label()}, {"outcome", "not-run"}});
       continue;
     }
     std::string result = run_action(a, i, ctx);
-    if (result != "ok" && a.on_failure == "abort" && failed_label.empty()) {
+    if (result != "ok" && a.on_failure == config::OnFailure::kAbort && failed_label.empty()) {
       failed_kind = result;
       failed_label = a.label();
       ctx.outcome = result == "refused" ? "refused" : "failed";
@@ -385,7 +384,7 @@ Outcome handle_event(const Event& ev, const config::Config& cfg, const std::stri
   return finish(out, cfg, true);
 }
 
-Outcome clear_flag(const config::Config& cfg, const std::string& reason, const std::string& tool) {
+Outcome clear_flag(const config::NotifyConfig& cfg, const std::string& reason, const std::string& tool) {
   Outcome out;
   FailoverFlag before = read_failover_flag(cfg.state_dir);
   out.journal = Json{{"kind", "failover-flag"},
@@ -407,12 +406,13 @@ Outcome clear_flag(const config::Config& cfg, const std::string& reason, const s
                                            before.time, before.set_by, before.instance)
                              : "failover flag was not set; nothing to clear";
   }
-  for (const auto& [name, inst] : cfg.instances)
+  for (const auto& name : cfg.instance_names)
     write_metrics_file(cfg, name, read_json_file(instance_state_path(cfg, name)));
   return finish(out, cfg, true);
 }
 
-int run(const Options& opt, const config::Config& cfg) {
+int run(const Options& opt, const config::Document& doc) {
+  config::NotifyConfig cfg = config::notify_core(doc);
   if (opt.clear_flag) {
     if (opt.reason.empty()) {
       std::fprintf(stderr, "%s: --clear-failover-flag needs --reason TEXT (it is journaled)\n",
@@ -425,6 +425,15 @@ int run(const Options& opt, const config::Config& cfg) {
   std::string err;
   if (!make_event(opt, cfg, &ev, &err)) {
     std::fprintf(stderr, "%s: %s; nothing changed\n", opt.tool.c_str(), err.c_str());
+    return static_cast<int>(ExitCode::kUsage);
+  }
+  // Only this instance and what its actions name are read (strictly): a typo in another
+  // tool's section of the shared file must not stop a promotion.
+  config::Diagnostics diag(doc.where());
+  if (!config::load_notify_config(doc, ev.instance, &cfg, &diag)) {
+    std::fputs(diag.render().c_str(), stderr);
+    std::fprintf(stderr, "%s: instance %s: config is not valid; nothing changed\n",
+                 opt.tool.c_str(), ev.instance.c_str());
     return static_cast<int>(ExitCode::kUsage);
   }
   Services svc = real_services();

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config.hpp"
+#include "notify/config.hpp"
 #include "common/exit_codes.hpp"
 #include "common/state.hpp"
 #include "notify/ports.hpp"
@@ -45,7 +45,7 @@ struct Event {
 
 /// Builds the event from the options: both invocation forms, checked against the config.
 /// False + *err (usage error: exit 3, nothing changed) for an unknown instance or bad args.
-bool make_event(const Options& opt, const config::Config& cfg, Event* ev, std::string* err);
+bool make_event(const Options& opt, const config::NotifyConfig& cfg, Event* ev, std::string* err);
 
 /// The result of one run.
 struct Outcome {
@@ -56,20 +56,20 @@ struct Outcome {
 };
 
 /// Serializes, checks, runs the actions, journals. Never throws.
-Outcome handle_event(const Event& ev, const config::Config& cfg, const std::string& config_path,
+Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std::string& config_path,
                      Services& svc);
 
 /// Clears the failover flag (operator command), journaled with the reason.
-Outcome clear_flag(const config::Config& cfg, const std::string& reason, const std::string& tool);
+Outcome clear_flag(const config::NotifyConfig& cfg, const std::string& reason, const std::string& tool);
 
-/// Whole tool after parsing: clear-flag or handle one event; returns the exit code.
-int run(const Options& opt, const config::Config& cfg);
+/// Whole tool after parsing: clear-flag or handle one event (reading only that instance and
+/// what its actions name from `doc`); returns the exit code.
+int run(const Options& opt, const config::Document& doc);
 
 /// Paths under run_dir / state_dir.
-std::string lock_path(const config::Config& cfg, const std::string& instance);
-std::string ticket_path(const config::Config& cfg, const std::string& instance);
-std::string journal_path(const config::Config& cfg);
-std::string instance_state_path(const config::Config& cfg, const std::string& instance);
+std::string lock_path(const config::NotifyConfig& cfg, const std::string& instance);
+std::string ticket_path(const config::NotifyConfig& cfg, const std::string& instance);
+std::string instance_state_path(const config::NotifyConfig& cfg, const std::string& instance);
 
 /// Takes the next ticket for an instance (arrival order); 0 + *err on failure.
 std::uint64_t take_ticket(const std::string& path, std::string* err);

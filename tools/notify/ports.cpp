@@ -1,5 +1,7 @@
 #include "notify/ports.hpp"
 
+#include "common/netaddr.hpp"
+
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -56,37 +58,9 @@ std::unique_ptr<Db> MysqlConnector::open(const config::MysqlProfile& profile, Mi
 
 bool IfaddrsProbe::is_local(const std::string& address, const std::string& interface,
                             std::string* err) {
-  // Compare binary addresses so "192.0.2.1" and an IPv6 spelling variant both match.
-  unsigned char want[sizeof(in6_addr)] = {};
-  int family = AF_INET;
-  if (inet_pton(AF_INET, address.c_str(), want) != 1) {
-    family = AF_INET6;
-    if (inet_pton(AF_INET6, address.c_str(), want) != 1) {
-      *err = "vip address '" + address + "' is not an IPv4 or IPv6 address";
-      return false;
-    }
-  }
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) {
-    *err = std::string("getifaddrs: ") + std::strerror(errno);
-    return false;
-  }
-  bool found = false;
-  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
-    if (!i->ifa_addr || i->ifa_addr->sa_family != family) continue;
-    // keepalived labels VIPs "eth0:1"; the label's base is the interface.
-    std::string name = i->ifa_name ? i->ifa_name : "";
-    if (!interface.empty() && name != interface && name.rfind(interface + ":", 0) != 0) continue;
-    if (family == AF_INET) {
-      auto* sa = reinterpret_cast<sockaddr_in*>(i->ifa_addr);
-      found = std::memcmp(&sa->sin_addr, want, sizeof(in_addr)) == 0;
-    } else {
-      auto* sa = reinterpret_cast<sockaddr_in6*>(i->ifa_addr);
-      found = std::memcmp(&sa->sin6_addr, want, sizeof(in6_addr)) == 0;
-    }
-  }
-  freeifaddrs(list);
-  return found;
+  auto local = address_is_local(address, interface, err);
+  if (!local) *err = "vip: " + *err;
+  return local.value_or(false);
 }
 
 Services real_services() {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config.hpp"
+#include "notify/config.hpp"
 #include "common/mysql/connection.hpp"
 #include "common/process.hpp"
 #include "common/units.hpp"

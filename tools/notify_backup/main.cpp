@@ -3,6 +3,7 @@
 #include "common/cli.hpp"
 #include "common/log.hpp"
 #include "notify/notify.hpp"
+#include "sections.hpp"
 
 namespace {
 
@@ -30,10 +31,10 @@ int main(int argc, char** argv) {
   hakit::notify::add_options(*app, &opt);
   if (auto rc = hakit::cli::parse(*app, argc, argv)) return *rc;
   hakit::log::init(opt.tool, common.verbosity);
-  hakit::config::Config cfg;
-  if (auto rc = hakit::cli::load_config(common, &cfg, true)) return *rc;
-  hakit::log::configure(cfg.log, common.verbosity);
+  hakit::config::Document doc;
+  if (auto rc = hakit::cli::load_config(common, hakit::sections::all(), &doc, true)) return *rc;
+  hakit::log::configure(doc.log, common.verbosity);
   opt.argv.assign(argv, argv + argc);
   opt.config_path = common.config_path;
-  return hakit::notify::run(opt, cfg);
+  return hakit::notify::run(opt, doc);
 }

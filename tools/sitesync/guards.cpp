@@ -1,12 +1,11 @@
 #include "sitesync/guards.hpp"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
-#include <ifaddrs.h>
-#include <netinet/in.h>
+#include <spdlog/spdlog.h>
 
 #include <cstring>
 
+#include "common/netaddr.hpp"
 #include "common/state.hpp"
 
 namespace hakit::sitesync {
@@ -26,31 +25,13 @@ bool SystemHostView::failover_flag(std::string* why) {
 }
 
 bool SystemHostView::has_address(const std::string& address) {
-  std::string want = address.substr(0, address.find('/'));
-  in6_addr a6{};
-  in_addr a4{};
-  bool v4 = inet_pton(AF_INET, want.c_str(), &a4) == 1;
-  bool v6 = !v4 && inet_pton(AF_INET6, want.c_str(), &a6) == 1;
-  if (!v4 && !v6) return false;
-  ifaddrs* list = nullptr;
-  if (getifaddrs(&list) != 0) return false;
-  bool found = false;
-  for (ifaddrs* i = list; i && !found; i = i->ifa_next) {
-    if (!i->ifa_addr) continue;
-    if (v4 && i->ifa_addr->sa_family == AF_INET) {
-      found = std::memcmp(&reinterpret_cast<sockaddr_in*>(i->ifa_addr)->sin_addr, &a4,
-                          sizeof a4) == 0;
-    } else if (v6 && i->ifa_addr->sa_family == AF_INET6) {
-      found = std::memcmp(&reinterpret_cast<sockaddr_in6*>(i->ifa_addr)->sin6_addr, &a6,
-                          sizeof a6) == 0;
-    }
-  }
-  freeifaddrs(list);
-  return found;
+  std::string err;
+  auto local = address_is_local(address, "", &err);
+  if (!local) spdlog::warn("role gate: cannot tell whether the VIP is here: {}", err);
+  return local.value_or(false);
 }
 
-std::string gate_skip_reason(const config::SyncJob& job, const config::Config& cfg,
-                             HostView& host) {
+std::string gate_skip_reason(const config::SyncJob& job, HostView& host) {
   std::string why;
   if (job.skip_on_failover_flag && host.failover_flag(&why)) return why;
   if (job.when == "any") return "";
@@ -58,13 +39,12 @@ std::string gate_skip_reason(const config::SyncJob& job, const config::Config& c
   std::string source = "recorded role";
   if (role.empty()) {
     // No notify event recorded yet (fresh node): the VIP says who is master.
-    auto it = cfg.instances.find(job.instance);
-    if (it == cfg.instances.end() || !it->second.vip)
+    if (!job.instance_vip)
       return fmt::format("when: {}, but no role is recorded for instance {} and it has no vip "
                          "to look at",
                          job.when, job.instance);
-    role = host.has_address(it->second.vip->address) ? "master" : "backup";
-    source = fmt::format("vip {} {}", it->second.vip->address,
+    role = host.has_address(job.instance_vip->address) ? "master" : "backup";
+    source = fmt::format("vip {} {}", job.instance_vip->address,
                          role == "master" ? "is here" : "is not here");
   }
   if (role == job.when) return "";

@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "common/config.hpp"
+#include "sitesync/config.hpp"
 #include "sitesync/rsync.hpp"
 
 namespace hakit::sitesync {
@@ -35,7 +35,7 @@ class SystemHostView : public HostView {
 };
 
 /// Why a job must not run now ("" = it may run). Checks the failover flag, then `when`.
-std::string gate_skip_reason(const config::SyncJob& job, const config::Config& cfg,
+std::string gate_skip_reason(const config::SyncJob& job,
                              HostView& host);
 
 /// The verdict of the deletion guard on a probe (dry run with --delete) of the source.

@@ -6,6 +6,7 @@
 
 #include "common/exit_codes.hpp"
 #include "common/log.hpp"
+#include "sections.hpp"
 #include "sitesync/sitesync.hpp"
 
 using namespace hakit;
@@ -16,14 +17,12 @@ int main(int argc, char** argv) {
   if (auto code = cli::parse(*app, argc, argv)) return *code;
   log::init("sitesync", opts.common.verbosity);
 
-  config::Config cfg;
+  config::Document cfg;
   // The getperf form runs from a site home with no hakit.yaml; JOB and --all need one.
   // A site user cannot read root's 0600 default config: the ad-hoc form runs without it.
   bool required = sitesync::config_required(opts);
-  bool skip = !required && !opts.common.config_given && access(opts.common.config_path.c_str(), R_OK) != 0;
-  if (!skip)
-    if (auto code = cli::load_config(opts.common, &cfg, required)) return *code;
-  if (!cfg.path.empty()) log::configure(cfg.log, opts.common.verbosity);
+  if (auto code = cli::load_config(opts.common, sections::all(), &cfg, required)) return *code;
+  if (cfg.loaded()) log::configure(cfg.log, opts.common.verbosity);
 
   std::error_code ec;
   std::string cwd = std::filesystem::current_path(ec).string();

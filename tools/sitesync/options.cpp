@@ -1,5 +1,7 @@
 #include "sitesync/options.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <set>
@@ -167,35 +169,48 @@ bool config_required(const Options& o) {
   return o.all || o.args.empty() || !looks_like_source(o.args.front());
 }
 
-bool resolve_targets(const Options& o, const config::Config& cfg, const std::string& cwd,
+bool resolve_targets(const Options& o, const config::Document& cfg, const std::string& cwd,
                      std::vector<Target>* out, std::string* err) {
   out->clear();
+  // Only the jobs asked for are read (strictly): a problem elsewhere in the shared file is
+  // not this run's.
+  const std::vector<std::string> jobs = cfg.entry_names("sync");
+  auto is_job = [&](const std::string& name) {
+    return std::find(jobs.begin(), jobs.end(), name) != jobs.end();
+  };
+  auto read_job = [&](const std::string& name) {
+    config::Diagnostics diag(cfg.where());
+    config::SyncJob job;
+    if (!config::read_sync_job(cfg, name, &job, &diag)) {
+      *err = fmt::format("sync job {}: config is not valid:\n{}", name, diag.render());
+      if (!err->empty() && err->back() == '\n') err->pop_back();
+      return false;
+    }
+    out->push_back({name, sanitize(name), job, false});
+    return true;
+  };
   if (o.all) {
     if (!o.args.empty()) {
       *err = "--all takes no JOB or SOURCE arguments";
       return false;
     }
-    if (cfg.sync.empty()) {
+    if (jobs.empty()) {
       *err = fmt::format("--all: the config {} has no sync: jobs",
                          cfg.path.empty() ? "(none loaded)" : cfg.path);
       return false;
     }
-    for (const auto& [name, job] : cfg.sync) out->push_back({name, sanitize(name), job, false});
+    for (const auto& name : jobs)
+      if (!read_job(name)) return false;
   } else if (o.args.empty()) {
     *err = "nothing to do: name a JOB, --all, or a SOURCE (see --help)";
     return false;
-  } else if (cfg.sync.count(o.args.front()) || !looks_like_source(o.args.front())) {
+  } else if (is_job(o.args.front()) || !looks_like_source(o.args.front())) {
     for (const auto& a : o.args) {
-      auto it = cfg.sync.find(a);
-      if (it == cfg.sync.end()) {
-        std::string known;
-        for (const auto& [name, job] : cfg.sync) known += (known.empty() ? "" : ", ") + name;
-        *err = fmt::format("no sync: job named '{}' in {} (known: {})", a,
-                           cfg.path.empty() ? "the config" : cfg.path,
-                           known.empty() ? "none" : known);
+      if (!is_job(a)) {
+        *err = config::missing_entry(cfg, "sync: job", a, jobs);
         return false;
       }
-      out->push_back({a, sanitize(a), it->second, false});
+      if (!read_job(a)) return false;
     }
   } else {
     // Ad hoc: SOURCE... [DEST]. The last argument is DEST when it is a local path and there
@@ -207,7 +222,7 @@ bool resolve_targets(const Options& o, const config::Config& cfg, const std::str
       sources.pop_back();
     }
     for (const auto& s : sources) {
-      if (!looks_like_source(s) || cfg.sync.count(s)) {
+      if (!looks_like_source(s) || is_job(s)) {
         *err = fmt::format("'{}' mixes a job name with sources; give jobs or sources", s);
         return false;
       }

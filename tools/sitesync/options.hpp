@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/cli.hpp"
-#include "common/config.hpp"
+#include "sitesync/config.hpp"
 
 namespace hakit::sitesync {
 
@@ -55,7 +55,7 @@ struct Target {
 
 /// Turns the arguments into targets. `cwd` is where ./.rsync/<module> goes. Returns false
 /// with a usage message in *err (exit 3).
-bool resolve_targets(const Options& o, const config::Config& cfg, const std::string& cwd,
+bool resolve_targets(const Options& o, const config::Document& cfg, const std::string& cwd,
                      std::vector<Target>* out, std::string* err);
 
 /// The ad-hoc (getperf) form runs this many rounds unless -t says otherwise.

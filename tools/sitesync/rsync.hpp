@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "common/config_sync.hpp"
+#include "sitesync/config.hpp"
 
 namespace hakit::sitesync {
 

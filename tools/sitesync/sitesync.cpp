@@ -390,7 +390,7 @@ void Syncer::remove_stale_temp_files(const Target& t) {
 TargetResult Syncer::run(const Target& t) {
   TargetResult res;
   res.name = t.name;
-  std::string why = gate_skip_reason(t.job, cfg_, host_);
+  std::string why = gate_skip_reason(t.job, host_);
   if (!why.empty()) {
     spdlog::info("{}: skipped: {}", t.name, why);
     res.outcome = "skipped";
@@ -505,7 +505,7 @@ void Syncer::report(const Target& t, const TargetResult& r) {
              {"seconds", seconds(r.elapsed)}};
   if (!r.message.empty()) entry["message"] = r.message;
   std::string err;
-  if (!Journal(cfg_.state_dir + "/journal.jsonl").append(entry, &err))
+  if (!Journal(cfg_.journal_path()).append(entry, &err))
     spdlog::log(level, "{}: journal: {}", t.name, err);
 
   std::vector<std::pair<std::string, std::string>> job{{"job", t.name}};

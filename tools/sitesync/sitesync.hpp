@@ -62,7 +62,7 @@ struct TargetResult {
 /// Runs targets one after the other.
 class Syncer {
  public:
-  Syncer(const config::Config& cfg, ProcessRunner& runner, HostView& host, Clock& clock,
+  Syncer(const config::Document& cfg, ProcessRunner& runner, HostView& host, Clock& clock,
          RunMode mode)
       : cfg_(cfg), runner_(runner), host_(host), clock_(clock), mode_(mode) {}
 
@@ -85,7 +85,7 @@ class Syncer {
   void report(const Target& t, const TargetResult& r);
   void remove_stale_temp_files(const Target& t);
 
-  const config::Config& cfg_;
+  const config::Document& cfg_;
   ProcessRunner& runner_;
   HostView& host_;
   Clock& clock_;

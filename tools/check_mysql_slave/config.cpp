@@ -1,4 +1,6 @@
-#include "common/config_mysql.hpp"
+#include "check_mysql_slave/config.hpp"
+
+#include <fmt/format.h>
 
 namespace hakit::config {
 
@@ -12,36 +14,8 @@ void require_absolute(MapReader& e, const std::string& key, const std::string& v
 
 }  // namespace
 
-void parse_mysql_profile(MapReader& e, MysqlProfile* out) {
-  out->host = e.string("host", out->host);
-  out->port = static_cast<int>(e.integer("port", out->port, 1, 65535));
-  out->socket = e.string("socket", out->socket);
-  out->user = e.string("user", out->user);
-  out->password_file = e.string("password_file", out->password_file);
-  out->defaults_file = e.string("defaults_file", out->defaults_file);
-  out->defaults_group = e.string("defaults_group", out->defaults_group);
-  out->connect_timeout = e.duration("connect_timeout", out->connect_timeout, Millis(1), Millis(600'000));
-  out->read_timeout = e.duration("read_timeout", out->read_timeout, Millis(1), Millis(3'600'000));
-  out->write_timeout = e.duration("write_timeout", out->write_timeout, Millis(1), Millis(3'600'000));
-  out->tls = e.boolean("tls", out->tls);
-  out->tls_ca = e.string("tls_ca", out->tls_ca);
-  out->tls_capath = e.string("tls_capath", out->tls_capath);
-  out->tls_cert = e.string("tls_cert", out->tls_cert);
-  out->tls_key = e.string("tls_key", out->tls_key);
-  out->tls_verify_server_cert = e.boolean("tls_verify_server_cert", out->tls_verify_server_cert);
-  for (const char* k : {"socket", "password_file", "defaults_file", "tls_ca", "tls_capath",
-                        "tls_cert", "tls_key"})
-    if (e.has(k)) require_absolute(e, k, e.string(k, ""));
-  if (!out->tls_key.empty() && out->tls_cert.empty())
-    e.error("tls_key", "tls_key needs tls_cert");
-  if (!out->password_file.empty() && !out->defaults_file.empty())
-    e.error("password_file", "use either password_file or defaults_file, not both");
-  if (e.has("password"))
-    e.error("password", "passwords are not accepted inline; use password_file or defaults_file");
-  e.finish();
-}
-
 void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
+  e.choice("type", {"mysql"});
   out->mysql = e.string("mysql", out->mysql);
   out->mode = e.choice("mode", out->mode, {"replica", "master", "galera", "freshness"});
   out->role = e.choice("role", out->role, {"auto", "replica", "master"});
@@ -51,8 +25,6 @@ void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
       out->lag_warning = w;
     if (auto c = lag->duration("critical", Millis(0), Millis(365LL * 86'400'000)))
       out->lag_critical = c;
-    if (out->lag_warning && out->lag_critical && *out->lag_warning > *out->lag_critical)
-      lag->error("warning", "lag warning is above lag critical");
     lag->finish();
   }
   out->null_lag = e.choice("null_lag", out->null_lag, kStates);
@@ -74,9 +46,29 @@ void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
   out->maintenance_file = e.string("maintenance_file", out->maintenance_file);
   require_absolute(e, "maintenance_file", out->maintenance_file);
   out->warning_fails = e.boolean("warning_fails", out->warning_fails);
-  if (out->mode == "freshness" && out->query.empty())
-    e.error("query", "mode freshness needs a query returning a timestamp");
   e.finish();
+  validate_mysql_check(*out, [&](const std::string& key, const std::string& m) { e.error(key, m); });
+}
+
+void validate_mysql_check(const MysqlCheckConfig& c,
+                          const std::function<void(const std::string&, const std::string&)>& report) {
+  if (c.lag_warning && c.lag_critical && *c.lag_warning > *c.lag_critical)
+    report("lag", "the lag warning is above the lag critical");
+  if (c.mode == "master" && c.role == "replica")
+    report("role", "mode master with role replica contradicts itself");
+  if (c.mode == "freshness" && c.query.empty())
+    report("query", "mode freshness needs a query returning a timestamp (query:, or --query)");
+  if (!c.heartbeat_table.empty() && (!mysql::is_identifier_path(c.heartbeat_table) ||
+                                     !mysql::is_identifier_path(c.heartbeat_column)))
+    report("heartbeat",
+           fmt::format("table '{}' / column '{}': only letters, digits, _ and $ (db.table)",
+                       c.heartbeat_table, c.heartbeat_column));
+}
+
+bool read_mysql_check(const Document& doc, const std::string& name, MysqlCheckConfig* out,
+                      Diagnostics* diag) {
+  if (!entry_type_is(doc, "checks", name, "mysql", "check_http_200", diag)) return false;
+  return parse_entry(doc, "checks", name, parse_mysql_check, out, diag);
 }
 
 }  // namespace hakit::config

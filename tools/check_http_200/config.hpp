@@ -1,11 +1,15 @@
 #pragma once
-// checks: entries of `type: http` (check_http_200). Every key here is also a command-line
-// option of check_http_200; the command line overrides the entry.
+// checks: entries of `type: http`, owned by check_http_200. Every key here is also a
+// command-line option of check_http_200; the command line overrides the entry. One
+// validator (validate_http_check) serves the config and the merged command line, so what
+// would fail at run time fails at --check-config instead.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/config.hpp"
 #include "common/units.hpp"
 #include "common/yaml_reader.hpp"
 
@@ -44,8 +48,31 @@ struct HttpCheckConfig {
   bool warning_fails = false;             ///< WARNING exits 1 (Nagios); default 0 (keepalived)
 };
 
-/// Parses one http check entry; `entry` is the check's mapping.
+/// Parses one http check entry; `entry` is the check's mapping (its `type` key included).
 void parse_http_check(MapReader& entry, HttpCheckConfig* out);
+
+/// Reads `checks.NAME` for check_http_200: it must exist and be `type: http`. False with the
+/// problems in `diag`.
+bool read_http_check(const Document& doc, const std::string& name, HttpCheckConfig* out,
+                     Diagnostics* diag);
+
+/// Reports a problem with the key it belongs to (config key names, as in hakit.yaml).
+using Report = std::function<void(const std::string& key, const std::string& message)>;
+
+/// Everything about an http check that does not depend on the network: the URL (http or
+/// https, host, port 1-65535, no password in it), statuses, regex, TLS-only options on an
+/// http URL, thresholds, `resolve` and `proxy` forms, the auth file's permissions.
+void validate_http_check(const HttpCheckConfig& c, const Report& report);
+
+/// The parts of an http(s) URL as far as a config needs them (libcurl parses it again at run
+/// time). False with *err on anything but scheme://host[:port][/path].
+struct UrlSketch {
+  std::string scheme;  ///< lower case
+  std::string host;
+  int port = 0;        ///< 0 when not given
+  bool has_userinfo = false;
+};
+bool sketch_url(const std::string& url, UrlSketch* out, std::string* err);
 
 /// One accepted range of HTTP status codes.
 struct StatusRange {

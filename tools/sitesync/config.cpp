@@ -1,4 +1,6 @@
-#include "common/config_sync.hpp"
+#include "sitesync/config.hpp"
+
+#include <fmt/format.h>
 
 namespace hakit::config {
 
@@ -59,6 +61,28 @@ void parse_sync_job(MapReader& e, SyncJob* out) {
   out->rsh = e.string("rsh", out->rsh);
   out->extra_args = e.strings("extra_args");
   e.finish();
+}
+
+bool read_sync_job(const Document& doc, const std::string& name, SyncJob* out, Diagnostics* diag) {
+  if (!parse_entry(doc, "sync", name, parse_sync_job, out, diag)) return false;
+  if (out->when == "any") return true;
+  size_t before = diag->items().size();
+  if (!doc.entry("instances", out->instance).IsDefined()) {
+    const YAML::Node job_node = doc.entry("sync", name);
+    diag->error(job_node["instance"], "sync." + name + ".instance",
+                fmt::format("no instance named '{}' (the role gate reads its role)", out->instance));
+    return false;
+  }
+  out->instance_vip = read_instance_vip(doc, out->instance, diag);
+  return diag->items().size() == before;
+}
+
+void validate_sync(const Document& doc, Diagnostics& diag) {
+  check_entry_section(doc, "sync", diag);
+  for (const auto& name : doc.entry_names("sync")) {
+    SyncJob job;
+    read_sync_job(doc, name, &job, &diag);
+  }
 }
 
 }  // namespace hakit::config

@@ -1,37 +1,16 @@
 #pragma once
-// mysql: connection profiles, and checks: entries of `type: mysql` (check_mysql_slave).
+// checks: entries of `type: mysql`, owned by check_mysql_slave (connection profiles, shared
+// with notify, are in common/mysql_profile.hpp).
+#include <functional>
 #include <optional>
 #include <string>
 
+#include "common/config.hpp"
+#include "common/mysql_profile.hpp"
 #include "common/units.hpp"
 #include "common/yaml_reader.hpp"
 
 namespace hakit::config {
-
-/// A named MySQL/MariaDB connection profile (`mysql: {local: {...}}`).
-struct MysqlProfile {
-  std::string host = "127.0.0.1";
-  int port = 3306;
-  std::string socket;
-  std::string user;
-  std::string password_file;   ///< secret file: first line is the password
-  std::string defaults_file;   ///< MySQL option file (user/password/host/port)
-  std::string defaults_group = "client";
-  Millis connect_timeout{2000};
-  Millis read_timeout{2000};
-  Millis write_timeout{2000};
-  bool tls = false;                     ///< require TLS (refuse an unencrypted connection)
-  std::string tls_ca;                   ///< CA file; setting any tls_* file turns TLS on
-  std::string tls_capath;               ///< directory of CA certificates
-  std::string tls_cert;                 ///< client certificate
-  std::string tls_key;                  ///< client key (a secret file: 0600)
-  bool tls_verify_server_cert = true;   ///< check the server certificate and host name
-
-  /// True when any TLS option is set.
-  bool wants_tls() const {
-    return tls || !tls_ca.empty() || !tls_capath.empty() || !tls_cert.empty();
-  }
-};
 
 /// One `checks:` entry with `type: mysql`.
 struct MysqlCheckConfig {
@@ -56,7 +35,17 @@ struct MysqlCheckConfig {
   bool warning_fails = false;               ///< WARNING exits 1 (fails keepalived); default 0
 };
 
-void parse_mysql_profile(MapReader& entry, MysqlProfile* out);
+/// Parses one mysql check entry (its `type` key included).
 void parse_mysql_check(MapReader& entry, MysqlCheckConfig* out);
+
+/// Everything about a mysql check that needs no server: thresholds in order, mode and role
+/// that agree, the freshness query, heartbeat identifiers.
+void validate_mysql_check(const MysqlCheckConfig& c,
+                          const std::function<void(const std::string& key, const std::string& m)>& report);
+
+/// Reads `checks.NAME` for check_mysql_slave: it must exist and be `type: mysql`. False with
+/// the problems in `diag`.
+bool read_mysql_check(const Document& doc, const std::string& name, MysqlCheckConfig* out,
+                      Diagnostics* diag);
 
 }  // namespace hakit::config

@@ -1,11 +1,12 @@
 #pragma once
-// sync: jobs (sitesync). Every key has the default an operator of the getperf setup expects;
-// docs/sitesync.md lists them.
+// sync: jobs, owned by sitesync. Every key has the default an operator of the getperf setup
+// expects; docs/sitesync.md lists them.
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/config.hpp"
 #include "common/units.hpp"
 #include "common/yaml_reader.hpp"
 
@@ -22,6 +23,7 @@ struct SyncJob {
   double min_source_fraction = 0.5;
   std::string when = "any";          ///< any | master | backup: the role this node must have
   std::string instance;              ///< keepalived instance whose role `when` reads
+  std::optional<Vip> instance_vip;   ///< that instance's vip (read with the job), for a fresh node
   bool skip_on_failover_flag = true; ///< skip while the failover flag is set
   std::vector<std::string> after;    ///< argv of the after-command (aggregation)
   Millis after_timeout{600000};      ///< hard limit of the after-command
@@ -47,5 +49,12 @@ std::optional<std::uint64_t> parse_rate(std::string text, std::string* err);
 
 /// Reads one `sync:` entry; every problem goes to the reader's diagnostics.
 void parse_sync_job(MapReader& entry, SyncJob* out);
+
+/// Reads `sync.NAME` and, for a role gate, the vip of the instance it names. False with the
+/// problems in `diag`.
+bool read_sync_job(const Document& doc, const std::string& name, SyncJob* out, Diagnostics* diag);
+
+/// Registry validator: every job strictly, and the instances role gates name must exist.
+void validate_sync(const Document& doc, Diagnostics& diag);
 
 }  // namespace hakit::config

@@ -1,0 +1,1 @@
+add_tool(hakit-config DIR hakit_config)
