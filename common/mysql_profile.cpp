@@ -22,6 +22,7 @@ void parse_mysql_profile(MapReader& e, MysqlProfile* out) {
   out->password_file = e.string("password_file", out->password_file);
   out->defaults_file = e.string("defaults_file", out->defaults_file);
   out->defaults_group = e.string("defaults_group", out->defaults_group);
+  out->database = e.string("database", out->database);
   out->connect_timeout =
       e.duration("connect_timeout", out->connect_timeout, Millis(1), Millis(600'000));
   out->read_timeout = e.duration("read_timeout", out->read_timeout, Millis(1), Millis(3'600'000));

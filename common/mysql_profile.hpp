@@ -18,6 +18,7 @@ struct MysqlProfile {
   std::string password_file;  ///< secret file: first line is the password
   std::string defaults_file;  ///< MySQL option file (user/password/host/port)
   std::string defaults_group = "client";
+  std::string database;  ///< database to connect to ("" = none; check_mysql -d)
   Millis connect_timeout{2000};
   Millis read_timeout{2000};
   Millis write_timeout{2000};

@@ -257,7 +257,8 @@ std::unique_ptr<Connection> Connection::open_impl(const config::MysqlProfile& p,
   const char* pass = password.empty() ? nullptr : password.reveal().c_str();
   const char* sock = p.socket.empty() ? nullptr : p.socket.c_str();
   MYSQL* ret = nullptr;
-  int status = mysql_real_connect_start(&ret, m, host, user, pass, nullptr, port, sock, 0);
+  const char* db = p.database.empty() ? nullptr : p.database.c_str();
+  int status = mysql_real_connect_start(&ret, m, host, user, pass, db, port, sock, 0);
   c->drive(status, c->connect_timeout_,
            [&](int ready) { return mysql_real_connect_cont(&ret, m, ready); });
   if (!ret) {

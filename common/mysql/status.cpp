@@ -87,6 +87,19 @@ bool parse_replica_status(const Row& row, ReplicaStatus* out, std::string* err) 
   out->sql_delay = number(text(row, {"SQL_Delay"})).value_or(0);
   out->using_gtid = text(row, {"Using_Gtid"});
   out->gtid_io_pos = text(row, {"Gtid_IO_Pos", "Retrieved_Gtid_Set"});
+  out->sql_running_state = text(row, {"Slave_SQL_Running_State", "Replica_SQL_Running_State"});
+  out->source_log_file = text(row, {"Master_Log_File", "Source_Log_File"});
+  out->read_source_log_pos = static_cast<unsigned long long>(
+      number(text(row, {"Read_Master_Log_Pos", "Read_Source_Log_Pos"})).value_or(0));
+  out->relay_source_log_file = text(row, {"Relay_Master_Log_File", "Relay_Source_Log_File"});
+  out->exec_source_log_pos = static_cast<unsigned long long>(
+      number(text(row, {"Exec_Master_Log_Pos", "Exec_Source_Log_Pos"})).value_or(0));
+  out->relay_log_file = text(row, {"Relay_Log_File"});
+  out->relay_log_pos =
+      static_cast<unsigned long long>(number(text(row, {"Relay_Log_Pos"})).value_or(0));
+  out->retrieved_gtid_set = text(row, {"Retrieved_Gtid_Set"});
+  out->executed_gtid_set = text(row, {"Executed_Gtid_Set"});
+  out->auto_position = text(row, {"Auto_Position"}) == "1";
   return true;
 }
 

@@ -36,7 +36,17 @@ struct ReplicaStatus {
   std::optional<long long> seconds_behind;  ///< nullopt for NULL (lag unknown)
   long long sql_delay = 0;                   ///< MASTER_DELAY / SOURCE_DELAY seconds
   std::string using_gtid;                    ///< MariaDB: No, Slave_Pos, Current_Pos
-  std::string gtid_io_pos;                   ///< MariaDB Gtid_IO_Pos
+  std::string gtid_io_pos;                   ///< MariaDB Gtid_IO_Pos (MySQL: Retrieved_Gtid_Set)
+  std::string sql_running_state;  ///< Slave_SQL_Running_State / Replica_SQL_Running_State
+  std::string source_log_file;    ///< Master_Log_File / Source_Log_File: the IO thread's file
+  unsigned long long read_source_log_pos = 0;  ///< Read_Master_Log_Pos / Read_Source_Log_Pos
+  std::string relay_source_log_file;           ///< Relay_Master_Log_File / Relay_Source_Log_File
+  unsigned long long exec_source_log_pos = 0;  ///< Exec_Master_Log_Pos / Exec_Source_Log_Pos
+  std::string relay_log_file;                  ///< Relay_Log_File: where the SQL thread reads
+  unsigned long long relay_log_pos = 0;        ///< Relay_Log_Pos
+  std::string retrieved_gtid_set;              ///< MySQL Retrieved_Gtid_Set ("" on MariaDB)
+  std::string executed_gtid_set;               ///< MySQL Executed_Gtid_Set ("" on MariaDB)
+  bool auto_position = false;                  ///< MySQL Auto_Position = 1 (GTID auto-positioning)
 
   bool io_ok() const { return io_running == "Yes"; }
   bool sql_ok() const { return sql_running == "Yes"; }

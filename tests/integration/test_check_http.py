@@ -63,8 +63,8 @@ def test_virtual_host_by_host_header_and_resolve(ng):
     r = check(f"http://site.example:{ng.port}/", "--resolve", f"site.example:{ng.port}:127.0.0.1",
               "-s", "vhost site.example")
     assert r.state == "OK", r
-    # -H/-P: the node to connect to; the URL keeps the name (Host header).
-    r = check(f"http://site.example:1/", "-H", "127.0.0.1", "-P", str(ng.port),
+    # -I/-p: the node to connect to; the URL keeps the name (Host header).
+    r = check(f"http://site.example:1/", "-I", "127.0.0.1", "-p", str(ng.port),
               "-s", "vhost site.example")
     assert r.state == "OK", r
 
@@ -190,7 +190,10 @@ def test_bad_config_and_arguments_are_unknown(ng):
         assert proc.returncode == 3 and "did you mean 'timeout'" in proc.stderr, proc
     finally:
         shutil.rmtree(d)
+    r = check(ng.url("/"), "-e", "300-200")
+    assert (r.state, r.rc) == ("UNKNOWN", 3) and "bad status" in r.summary, r
+    # Text that is no code, range or class is what check_http -e means: status-line text.
     r = check(ng.url("/"), "-e", "abc")
-    assert (r.state, r.rc) == ("UNKNOWN", 3), r
+    assert (r.state, r.rc) == ("CRITICAL", 2) and "not expected (abc)" in r.summary, r
     r = check("ftp://127.0.0.1/")
     assert (r.state, r.rc) == ("UNKNOWN", 3), r

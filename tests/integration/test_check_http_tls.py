@@ -76,7 +76,7 @@ def test_sni_and_resolve_probe_one_node_by_name(env):
     pki, ng = env
     port = ng.https_ports["valid"]
     # Connect to 127.0.0.1 but verify and send the name "localhost".
-    r = check(f"https://127.0.0.1:{port}/ok", "--sni", "localhost", "--ca-file", pki.ca)
+    r = check(f"https://127.0.0.1:{port}/ok", "-H", "localhost", "--ca-file", pki.ca)
     assert r.state == "OK", r
     r = check(f"https://www.example.test:{port}/ok", "--resolve",
               f"www.example.test:{port}:127.0.0.1", "--ca-file", pki.ca)
@@ -84,7 +84,7 @@ def test_sni_and_resolve_probe_one_node_by_name(env):
     r = check(f"https://localhost:{port}/ok", "--resolve", f"localhost:{port}:127.0.0.1",
               "--ca-file", pki.ca)
     assert r.state == "OK", r
-    r = check(f"https://localhost:1/ok", "-H", "127.0.0.1", "-P", str(port), "--ca-file", pki.ca)
+    r = check(f"https://localhost:1/ok", "-I", "127.0.0.1", "-p", str(port), "--ca-file", pki.ca)
     assert r.state == "OK", r
 
 

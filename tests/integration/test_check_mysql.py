@@ -141,7 +141,7 @@ def test_server_down_and_missing_socket(pair):
     rc, line, _, _ = check("-H", "127.0.0.1", "-P", free_port(), "-u", "hakit",
                            "--password-file", pair.creds.password_file)
     assert rc == 2 and "connection refused" in line, line
-    rc, line, _, _ = check("-S", "/tmp/hakit-no-such-dir/mysqld.sock", "-u", "root")
+    rc, line, _, _ = check("-s", "/tmp/hakit-no-such-dir/mysqld.sock", "-u", "root")
     assert rc == 2 and "no such socket" in line, line
 
 

@@ -21,7 +21,7 @@ def galera(node, creds, *extra):
 
 def test_every_node_healthy(cluster):
     for node in cluster.nodes:
-        rc, line, _, _ = galera(node, cluster.creds, "-n", "3")
+        rc, line, _, _ = galera(node, cluster.creds, "--min-cluster-size", "3")
         assert rc == 0, line
         assert "Galera node Synced, Primary, cluster size 3 (min 3)" in line, line
         assert perf(line, "cluster_size") == 3
@@ -37,12 +37,12 @@ def test_desynced_node(cluster):
     node.sql("SET GLOBAL wsrep_desync=ON")
     try:
         wait_for(lambda: node.status("wsrep_local_state") == "2", 30, "node desynced")
-        rc, line, _, _ = galera(node, cluster.creds, "-n", "3")
+        rc, line, _, _ = galera(node, cluster.creds, "--min-cluster-size", "3")
         assert rc == 2 and "Donor/Desynced (2), not Synced" in line, line
-        rc, line, _, _ = galera(node, cluster.creds, "-n", "3", "--allow-donor")
+        rc, line, _, _ = galera(node, cluster.creds, "--min-cluster-size", "3", "--allow-donor")
         assert rc == 0 and state_of(line) == "OK" and "Donor/Desynced (allowed)" in line, line
         # The other nodes are not affected.
-        rc, line, _, _ = galera(cluster.nodes[0], cluster.creds, "-n", "3")
+        rc, line, _, _ = galera(cluster.nodes[0], cluster.creds, "--min-cluster-size", "3")
         assert rc == 0, line
     finally:
         node.sql("SET GLOBAL wsrep_desync=OFF")
@@ -60,9 +60,9 @@ def test_node_outside_primary_component(cluster):
         # The two others keep a Primary component of 2: healthy for -n 2, not for -n 3.
         wait_for(lambda: cluster.nodes[0].status("wsrep_cluster_size") == "2", 60,
                  "the others seeing 2 nodes")
-        rc, line, _, _ = galera(cluster.nodes[0], cluster.creds, "-n", "2")
+        rc, line, _, _ = galera(cluster.nodes[0], cluster.creds, "--min-cluster-size", "2")
         assert rc == 0, line
-        rc, line, _, _ = galera(cluster.nodes[0], cluster.creds, "-n", "3")
+        rc, line, _, _ = galera(cluster.nodes[0], cluster.creds, "--min-cluster-size", "3")
         assert rc == 2 and "cluster size 2 < 3" in line, line
     finally:
         cluster.rejoin(node, timeout=90)

@@ -153,3 +153,74 @@ def test_bad_config_is_a_usage_error():
         assert r.returncode == 3
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+CHECK_CONFIG = """
+state_dir: {d}/state
+run_dir: {d}/run
+log: {{syslog: false}}
+instances:
+  VI_1:
+    vip: {{address: 127.0.0.1, interface: lo}}
+    promote:
+      - run: [{promote}]
+      - flag: set
+    demote: []
+"""
+
+
+def check_line(cfg):
+    """hakit-status --check: (exit code, state word, the one line)."""
+    r = run([binary("hakit-status"), "--config", cfg, "--check"])
+    lines = r.stdout.splitlines()
+    assert len(lines) == 1, r
+    word = lines[0].split(" ")[1]
+    assert lines[0].startswith("HAKIT-STATUS ") and word in ("OK", "WARNING", "CRITICAL"), r
+    assert r.returncode == {"OK": 0, "WARNING": 1, "CRITICAL": 2}[word], r
+    return r.returncode, word, lines[0]
+
+
+def test_check_follows_what_the_notify_tools_write():
+    d = tempdir()
+    try:
+        # A failing promote action: the real notify_master journals a failed promotion.
+        cfg = write_config(d, CHECK_CONFIG.format(d=d, promote="/bin/false"))
+        # A fresh node whose VIP (127.0.0.1) is already here: role and VIP disagree.
+        rc, word, line = check_line(cfg)
+        assert word == "WARNING" and "recorded role is unknown" in line, line
+        r = run([binary("notify_master"), "--config", cfg, "--instance", "VI_1"])
+        assert r.returncode != 0
+        rc, word, line = check_line(cfg)
+        assert word == "CRITICAL" and "VI_1: the last promotion failed" in line, line
+        assert "/bin/false" in line, line
+
+        # Fixed and promoted again: the flag is set (WARNING), nothing failed any more.
+        cfg = write_config(d, CHECK_CONFIG.format(d=d, promote="/bin/true"))
+        r = run([binary("notify_master"), "--config", cfg, "--instance", "VI_1"])
+        assert r.returncode == 0, r.stderr
+        rc, word, line = check_line(cfg)
+        assert word == "WARNING" and "failover flag set" in line, line
+        assert "failover_flag=1" in line
+
+        r = run([binary("notify_master"), "--config", cfg, "--clear-failover-flag",
+                 "--reason", "old master re-attached"])
+        assert r.returncode == 0, r.stderr
+        rc, word, line = check_line(cfg)
+        assert word == "OK" and "VI_1 master (VIP here)" in line, line
+
+        # The VIP here, the role now says backup (notify_backup ran, keepalived did not move
+        # the address): role and VIP disagree.
+        r = run([binary("notify_backup"), "--config", cfg, "--instance", "VI_1",
+                 "--state", "FAULT"])
+        assert r.returncode == 0, r.stderr
+        rc, word, line = check_line(cfg)
+        assert word == "WARNING" and "the VIP 127.0.0.1 is on this host" in line, line
+
+        # Another node took VI_1 over (its failover flag) while this one holds the VIP.
+        with open(os.path.join(d, "state", "failover.flag"), "w") as f:
+            json.dump({"time": "2026-11-22T03:00:00.000Z", "host": "the-other-node",
+                       "set_by": "notify_master", "reason": "promoted", "instance": "VI_1"}, f)
+        rc, word, line = check_line(cfg)
+        assert word == "CRITICAL" and "split brain suspected" in line, line
+    finally:
+        shutil.rmtree(d, ignore_errors=True)

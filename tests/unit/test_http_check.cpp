@@ -72,7 +72,7 @@ TEST_CASE("check_http_200 options: URL, lists, durations, flags") {
                      "-4",
                      "--max-body",
                      "64k",
-                     "-f",
+                     "--follow",
                      "3",
                      "-j",
                      "head",
@@ -105,10 +105,15 @@ TEST_CASE("check_http_200 options: defaults and usage errors exit 3") {
   CHECK_FALSE(o.check.warning_fails);
   for (std::vector<std::string> bad : {std::vector<std::string>{"-t", "soon", "http://x/"},
                                        {"-j", "POST", "http://x/"},
-                                       {"-f", "99", "http://x/"},
+                                       {"--follow", "99", "http://x/"},
                                        {"--max-body", "0", "http://x/"},
                                        {"--bogus"},
-                                       {"-P", "70000", "http://x/"}}) {
+                                       {"-p", "70000", "http://x/"},
+                                       {"-f", "sometimes", "http://x/"},
+                                       {"-C", "30,x", "-H", "x"},
+                                       {"-S1.2", "-H", "x"},
+                                       {"-a", "user:pw", "-H", "x"},
+                                       {"-P", "a=b", "-H", "x"}}) {
     Options opts;
     cli::CommonOptions common;
     auto app = check_http::make_parser(&opts, &common);
@@ -211,7 +216,7 @@ TEST_CASE("config: http check entries are validated with positions and suggestio
       parse_cfg("checks:\n  site: {type: http, url: http://x/, timout: 2s}\n", &cfg, &diag));
   CHECK(diag.find("did you mean 'timeout'") != std::string::npos);
   CHECK_FALSE(
-      parse_cfg("checks:\n  site: {type: http, url: http://x/, expect: [abc]}\n", &cfg, &diag));
+      parse_cfg("checks:\n  site: {type: http, url: http://x/, expect: [200-1]}\n", &cfg, &diag));
   CHECK(diag.find("checks.site.expect") != std::string::npos);
   CHECK_FALSE(
       parse_cfg("checks:\n  site: {type: http, url: http://x/, body_regex: '('}\n", &cfg, &diag));
@@ -439,4 +444,218 @@ TEST_CASE("http::parse_url") {
   CHECK(u.port == 8080);
   CHECK_FALSE(http::parse_url("http://", &u, &err));
   CHECK_FALSE(http::parse_url("not a url", &u, &err));
+}
+
+namespace {
+
+/// Parses and resolves `args` as check_http_200 does (no config); false with *err.
+bool resolve_plugin(std::vector<std::string> args, Options* o, std::string* err) {
+  *o = parse_ok(args);
+  return check_http::resolve_options(config::Document{}, args, o, err);
+}
+
+/// Parses `args`, which must be refused; returns what was printed on stderr.
+std::string refused(std::vector<std::string> args) {
+  Options opts;
+  cli::CommonOptions common;
+  auto app = check_http::make_parser(&opts, &common);
+  char path[] = "/tmp/hakit-stderr-XXXXXX";
+  int fd = mkstemp(path);
+  std::fflush(stderr);
+  int saved = dup(STDERR_FILENO);
+  dup2(fd, STDERR_FILENO);
+  auto code = cli::parse(*app, args);
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  close(fd);
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  unlink(path);
+  CHECK(code == 3);
+  return text;
+}
+
+}  // namespace
+
+TEST_CASE("check_http spellings: -H/-I/-p/-u/-S build the URL as check_http does") {
+  Options o;
+  std::string err;
+  REQUIRE(resolve_plugin({"-H", "www.example.com"}, &o, &err));
+  CHECK(o.check.url == "http://www.example.com/");
+  CHECK(o.check.connect_host.empty());
+
+  REQUIRE(resolve_plugin(
+      {"-H", "www.example.com", "-I", "127.0.0.1", "-p", "8080", "-u", "/health?x=1", "-S"}, &o,
+      &err));
+  CHECK(o.check.url == "https://www.example.com:8080/health?x=1");
+  CHECK(o.check.connect_host == "127.0.0.1");
+  CHECK(o.check.connect_port == 0);  // the URL's port already
+
+  REQUIRE(resolve_plugin({"-I", "127.0.0.1", "-u", "site1/"}, &o, &err));
+  CHECK(o.check.url == "http://127.0.0.1/site1/");
+  REQUIRE(resolve_plugin({"--ssl", "-I", "::1"}, &o, &err));
+  CHECK(o.check.url == "https://[::1]/");
+
+  // -H NAME:PORT is the URL's port (Host header); -p then only says where to connect.
+  REQUIRE(resolve_plugin({"-H", "site.example:5000", "-I", "127.0.0.1", "-p", "80"}, &o, &err));
+  CHECK(o.check.url == "http://site.example:5000/");
+  CHECK(o.check.connect_host == "127.0.0.1");
+  CHECK(o.check.connect_port == 80);
+  REQUIRE(resolve_plugin({"-H", "[::1]:8443", "-S"}, &o, &err));
+  CHECK(o.check.url == "https://[::1]:8443/");
+
+  // -C implies TLS and judges only the certificate unless --continue-after-certificate.
+  REQUIRE(resolve_plugin({"-H", "www.example.com", "-C", "30,14"}, &o, &err));
+  CHECK(o.check.url == "https://www.example.com/");
+  CHECK(o.check.cert_warning_days == 30);
+  CHECK(o.check.cert_critical_days == 14);
+  CHECK(o.check.certificate_only);
+  REQUIRE(resolve_plugin({"-H", "www.example.com", "-C", "14", "--continue-after-certificate"}, &o,
+                         &err));
+  CHECK(o.check.cert_critical_days == 0);
+  CHECK_FALSE(o.check.certificate_only);
+
+  CHECK_FALSE(resolve_plugin({"-u", "/x"}, &o, &err));
+  CHECK(err.find("no URL") != std::string::npos);
+  CHECK_FALSE(resolve_plugin({"-H", "a", "-u", "http://b/"}, &o, &err));
+  CHECK(err.find("give a path") != std::string::npos);
+  CHECK_FALSE(resolve_plugin({"-H", "a:99999"}, &o, &err));
+  CHECK(err.find("bad port") != std::string::npos);
+}
+
+TEST_CASE("check_http spellings over a URL: -H renames it, -I/-p say where to connect") {
+  Options o;
+  std::string err;
+  REQUIRE(resolve_plugin({"http://127.0.0.1:8080/x", "-H", "site.example"}, &o, &err));
+  CHECK(o.check.url == "http://site.example:8080/x");
+  CHECK(o.check.connect_host == "127.0.0.1");
+  REQUIRE(resolve_plugin({"https://localhost:1/ok", "-I", "127.0.0.1", "-p", "8443"}, &o, &err));
+  CHECK(o.check.url == "https://localhost:1/ok");
+  CHECK(o.check.connect_host == "127.0.0.1");
+  CHECK(o.check.connect_port == 8443);
+  http::Request req;
+  REQUIRE(check_http::build_request(o.check, &req, &err));
+  CHECK(req.connect_to == std::vector<std::string>{"::127.0.0.1:8443"});
+  CHECK_FALSE(resolve_plugin({"http://127.0.0.1/", "-S"}, &o, &err));
+  CHECK(err.find("https URL") != std::string::npos);
+  CHECK_FALSE(resolve_plugin({"http://127.0.0.1/", "-u", "/x"}, &o, &err));
+}
+
+TEST_CASE("check_http spellings: the other letters keep check_http's meaning") {
+  Options o;
+  std::string err;
+  // -J/-K/--ca-cert are check_http's client certificate and CA; HEAD has no body to match.
+  REQUIRE(resolve_plugin({"-S", "-H", "h", "-J", "/c.pem", "-K", "/k.pem", "--ca-cert", "/ca.pem"},
+                         &o, &err));
+  CHECK(o.check.client_cert == "/c.pem");
+  CHECK(o.check.client_key == "/k.pem");
+  CHECK(o.check.ca_file == "/ca.pem");
+  CHECK_FALSE(resolve_plugin({"-H", "h", "-j", "HEAD", "-R", "x"}, &o, &err));
+  REQUIRE(resolve_plugin({"-H",
+                          "h",
+                          "-e",
+                          "HTTP/1.1 200,204",
+                          "-R",
+                          "WELCOME",
+                          "--invert-regex",
+                          "-k",
+                          "X-Probe: 1",
+                          "-k",
+                          "X-Other: 2",
+                          "-A",
+                          "nagios",
+                          "-f",
+                          "follow",
+                          "--max-redirs",
+                          "4",
+                          "-w",
+                          "0.5",
+                          "-c",
+                          "1.5",
+                          "-t",
+                          "10",
+                          "--sni",
+                          "-l",
+                          "-E",
+                          "-N",
+                          "-D"},
+                         &o, &err));
+  CHECK(o.check.expect == std::vector<std::string>{"HTTP/1.1 200,204"});
+  CHECK(o.check.body_regex == "WELCOME");
+  CHECK(o.check.body_regex_icase);
+  CHECK(o.check.invert_match);
+  CHECK(o.check.headers == std::vector<std::string>{"X-Probe: 1", "X-Other: 2"});
+  CHECK(o.check.user_agent == "nagios");
+  CHECK(o.check.follow_redirects == 4);
+  CHECK(o.check.warning == Millis(500));
+  CHECK(o.check.critical == Millis(1500));
+  CHECK(o.check.timeout == Millis(10000));
+  CHECK_FALSE(o.check.insecure);  // -D: verification is on anyway
+
+  REQUIRE(resolve_plugin({"-H", "h", "-f", "warning"}, &o, &err));
+  CHECK(o.check.on_redirect == config::OnRedirect::kWarning);
+  CHECK(o.check.follow_redirects == 0);
+  REQUIRE(resolve_plugin({"-H", "h", "--onredirect", "ok"}, &o, &err));
+  CHECK(o.check.on_redirect == config::OnRedirect::kOk);
+  REQUIRE(resolve_plugin({"-H", "h", "-R", "x", "-r", "y"}, &o, &err));
+  CHECK_FALSE(o.check.body_regex_icase);  // the last regex option decides
+}
+
+TEST_CASE("check_http spellings: secrets in argv and unsupported options are refused") {
+  auto text = refused({"-H", "h", "-a", "user:secret"});
+  CHECK(text.find("--auth-file") != std::string::npos);
+  CHECK(text.find("secret") == std::string::npos);
+  CHECK(refused({"-H", "h", "-b", "u:p"}).find("ps") != std::string::npos);
+  CHECK(refused({"-H", "h", "-P", "a=1"}).find("GET or HEAD") != std::string::npos);
+  CHECK(refused({"-H", "h", "-d", "Server"}).find("not supported") != std::string::npos);
+  CHECK(refused({"-H", "h", "-B"}).find("one line") != std::string::npos);
+  CHECK(refused({"-H", "h", "--ssl=1.1"}).find("TLS version") != std::string::npos);
+  CHECK(refused({"-H", "h", "-C", "soon"}).find("WARN,CRIT") != std::string::npos);
+}
+
+TEST_CASE("evaluate: check_http -e status-line text, -f redirect states, -R, -C only") {
+  auto c = base();
+  c.expect = {"HTTP/1.1 200"};
+  auto r = ok_response(200);  // status line "HTTP/1.1 200 Whatever"
+  CHECK(check_http::evaluate(c, r, 0).state == State::kOk);
+  r.status_line = "HTTP/1.0 200 OK";
+  CHECK(check_http::evaluate(c, r, 0).state == State::kCritical);
+  c.expect = {"200 OK,204"};
+  CHECK(check_http::evaluate(c, r, 0).state == State::kOk);
+
+  c = base();
+  r = ok_response(302);
+  r.redirect_url = "http://127.0.0.1/login";
+  CHECK(check_http::evaluate(c, r, 0).state == State::kCritical);
+  c.on_redirect = config::OnRedirect::kOk;
+  CHECK(check_http::evaluate(c, r, 0).state == State::kOk);
+  c.on_redirect = config::OnRedirect::kWarning;
+  CHECK(check_http::evaluate(c, r, 0).state == State::kWarning);
+  r = ok_response(404);  // -f is about redirects only
+  CHECK(check_http::evaluate(c, r, 0).state == State::kCritical);
+
+  c = base();
+  c.body_regex = "HELLO";
+  CHECK(check_http::evaluate(c, ok_response(), 0).state == State::kCritical);
+  c.body_regex_icase = true;
+  CHECK(check_http::evaluate(c, ok_response(), 0).state == State::kOk);
+
+  // check_http -C 30,14: valid for 30 days or fewer is WARNING, 14 or fewer CRITICAL; the
+  // answer's status is not judged.
+  c = base();
+  c.cert_warning_days = 30;
+  c.cert_critical_days = 14;
+  c.certificate_only = true;
+  const std::int64_t now = 1'800'000'000, day = 86400;
+  r = ok_response(500);
+  r.cert_not_after = now + 31 * day;
+  CHECK(check_http::evaluate(c, r, now).state == State::kOk);
+  r.cert_not_after = now + 30 * day + 10;
+  CHECK(check_http::evaluate(c, r, now).state == State::kWarning);
+  r.cert_not_after = now + 14 * day + 10;
+  CHECK(check_http::evaluate(c, r, now).state == State::kCritical);
+  c.certificate_only = false;
+  r.cert_not_after = now + 90 * day;
+  CHECK(check_http::evaluate(c, r, now).state == State::kCritical);  // 500 judged again
 }

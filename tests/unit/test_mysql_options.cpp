@@ -117,8 +117,9 @@ TEST_CASE("check_mysql_slave options: galera and freshness entries, credentials"
 
   // A password file on the command line replaces the profile's option file.
   check_mysql::Options o2;
-  REQUIRE_FALSE(resolve(cfg, {"--check", "cluster", "--password-file", "/tmp/pw", "-n", "2"},
-                        &o2, &err));
+  REQUIRE_FALSE(
+      resolve(cfg, {"--check", "cluster", "--password-file", "/tmp/pw", "--min-cluster-size", "2"},
+              &o2, &err));
   CHECK(o2.profile.password_file == "/tmp/pw");
   CHECK(o2.profile.defaults_file.empty());
   CHECK(o2.check.min_cluster_size == 2);
@@ -134,8 +135,8 @@ TEST_CASE("check_mysql_slave options: ad hoc, no config") {
   config::Document none;
   check_mysql::Options o;
   std::string err;
-  REQUIRE_FALSE(resolve(none, {"-S", "/run/mysqld/mysqld.sock", "-u", "root", "--mode", "master"},
-                        &o, &err));
+  REQUIRE_FALSE(
+      resolve(none, {"-s", "/run/mysqld/mysqld.sock", "-u", "root", "--mode", "master"}, &o, &err));
   CHECK(o.profile.socket == "/run/mysqld/mysqld.sock");
   CHECK(o.check.role == "master");
   CHECK(o.maintenance_file == "/etc/hakit/maintenance");
@@ -195,4 +196,79 @@ TEST_CASE("check_mysql_slave: maintenance file forces CRITICAL without connectin
   auto r = check_mysql::run(o);
   CHECK(r.state == State::kCritical);
   CHECK(r.summary.find("maintenance: /proc/self/status exists") != std::string::npos);
+}
+
+TEST_CASE("check_mysql spellings: a check_mysql command line means the same here") {
+  config::Document none;
+  std::string err;
+  check_mysql::Options o;
+  REQUIRE_FALSE(
+      resolve(none,
+              {"-H", "192.0.2.12", "-P", "3307", "-u", "nagios", "-f", "/etc/nagios/my.cnf", "-g",
+               "nagios", "-S", "-w", "60", "-c", "300", "-d", "mysql"},
+              &o, &err));
+  CHECK(o.profile.host == "192.0.2.12");
+  CHECK(o.profile.port == 3307);
+  CHECK(o.profile.user == "nagios");
+  CHECK(o.profile.defaults_file == "/etc/nagios/my.cnf");
+  CHECK(o.profile.defaults_group == "nagios");
+  CHECK(o.profile.database == "mysql");
+  CHECK(o.check.role == "replica");  // -S: check the replica
+  CHECK(o.check.mode == "replica");
+  CHECK(o.check.lag_warning == Millis(60000));
+  CHECK(o.check.lag_critical == Millis(300000));
+
+  // -H with an absolute path is the socket; -s names it as well.
+  check_mysql::Options s;
+  REQUIRE_FALSE(resolve(none, {"-H", "/run/mysqld/mysqld.sock", "-u", "root"}, &s, &err));
+  CHECK(s.profile.socket == "/run/mysqld/mysqld.sock");
+  check_mysql::Options s2;
+  REQUIRE_FALSE(resolve(none,
+                        {"--socket", "/tmp/m.sock", "--hostname", "localhost", "--username", "u",
+                         "--file", "/f.cnf", "--group", "g", "--check-slave"},
+                        &s2, &err));
+  CHECK(s2.profile.socket.empty());  // check_mysql: the socket has no effect with -H
+  CHECK(s2.profile.host == "localhost");
+  CHECK(s2.profile.defaults_group == "g");
+  CHECK(s2.check.role == "replica");
+
+  check_mysql::Options t;
+  REQUIRE_FALSE(resolve(none, {"-l", "-C", "/ca.pem", "-a", "/c.pem", "-k", "/k.pem", "-D", "/cas"},
+                        &t, &err));
+  CHECK(t.profile.tls);
+  CHECK(t.profile.tls_ca == "/ca.pem");
+  CHECK(t.profile.tls_cert == "/c.pem");
+  CHECK(t.profile.tls_key == "/k.pem");
+  CHECK(t.profile.tls_capath == "/cas");
+
+  // Without -S the role stays auto (a writable master passes), as documented.
+  check_mysql::Options m;
+  REQUIRE_FALSE(resolve(none, {"-H", "db"}, &m, &err));
+  CHECK(m.check.role == "auto");
+  check_mysql::Options e;
+  REQUIRE_FALSE(resolve(none, {"-H", "db", "-p", ""}, &e, &err));  // check_mysql's "no password"
+}
+
+TEST_CASE("check_mysql spellings: a password in argv and unsupported options are refused") {
+  config::Document none;
+  std::string err;
+  for (std::vector<std::string> bad : {std::vector<std::string>{"-H", "db", "-p", "s3cret"},
+                                       {"--password=s3cret"},
+                                       {"-n"},
+                                       {"-L", "AES256-SHA"},
+                                       {"-S", "/run/mysqld/mysqld.sock"}}) {
+    check_mysql::Options o;
+    cli::CommonOptions common;
+    auto app = check_mysql::make_parser(&o, &common);
+    std::string what;
+    try {
+      app->parse(std::vector<std::string>(bad.rbegin(), bad.rend()));
+    } catch (const std::exception& ex) {
+      what = ex.what();
+    }
+    INFO(bad.front());
+    CHECK_FALSE(what.empty());
+    CHECK(what.find("s3cret") == std::string::npos);
+    if (bad.front() == "-p") CHECK(what.find("--defaults-file") != std::string::npos);
+  }
 }

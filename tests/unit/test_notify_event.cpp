@@ -210,24 +210,33 @@ TEST_CASE("notify replication status: GTID lists and catch-up") {
   CHECK(gtid_covers("0-101-1", ""));
   CHECK(sql_quote("it's \\ x") == "'it\\'s \\\\ x'");
 
-  mysql::Row st{{"Slave_SQL_Running", "Yes"},
-                {"Slave_SQL_Running_State", "Slave has read all relay log; waiting for more updates"},
-                {"Master_Log_File", "mysql-bin.000002"},
-                {"Read_Master_Log_Pos", "2134"},
-                {"Relay_Master_Log_File", "mysql-bin.000002"},
-                {"Exec_Master_Log_Pos", "2134"},
-                {"Gtid_IO_Pos", "0-101-9"}};
+  mysql::Row st{
+      {"Slave_IO_Running", "No"},
+      {"Slave_SQL_Running", "Yes"},
+      {"Slave_SQL_Running_State", "Slave has read all relay log; waiting for more updates"},
+      {"Master_Log_File", "mysql-bin.000002"},
+      {"Read_Master_Log_Pos", "2134"},
+      {"Relay_Master_Log_File", "mysql-bin.000002"},
+      {"Exec_Master_Log_Pos", "2134"},
+      {"Gtid_IO_Pos", "0-101-9"}};
+  // The one parser of SHOW SLAVE/REPLICA STATUS (common/mysql/status) feeds the judgement.
+  auto parsed = [](const mysql::Row& row) {
+    mysql::ReplicaStatus rs;
+    std::string err;
+    REQUIRE(mysql::parse_replica_status(row, &rs, &err));
+    return rs;
+  };
   std::string why;
-  CHECK(caught_up(st, "0-101-9", true, &why));
-  CHECK_FALSE(caught_up(st, "0-101-8", true, &why));
+  CHECK(caught_up(parsed(st), "0-101-9", true, &why));
+  CHECK_FALSE(caught_up(parsed(st), "0-101-8", true, &why));
   CHECK(why.find("GTID") != std::string::npos);
   st["Exec_Master_Log_Pos"] = "989";
-  CHECK_FALSE(caught_up(st, "0-101-9", true, &why));
+  CHECK_FALSE(caught_up(parsed(st), "0-101-9", true, &why));
   CHECK(why.find("applied mysql-bin.000002:989") != std::string::npos);
-  CHECK(caught_up(st, "0-101-9", false, &why));  // positions renamed by CHANGE MASTER
+  CHECK(caught_up(parsed(st), "0-101-9", false, &why));  // positions renamed by CHANGE MASTER
   st["Slave_SQL_Running_State"] = "Waiting until MASTER_DELAY seconds after master executed event";
-  CHECK_FALSE(caught_up(st, "0-101-9", false, &why));
+  CHECK_FALSE(caught_up(parsed(st), "0-101-9", false, &why));
   st["Slave_SQL_Running"] = "No";
-  CHECK_FALSE(caught_up(st, "0-101-9", false, &why));
+  CHECK_FALSE(caught_up(parsed(st), "0-101-9", false, &why));
   CHECK(why == "SQL thread not running");
 }

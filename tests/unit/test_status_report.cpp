@@ -266,3 +266,130 @@ TEST_CASE("status: --write-metrics writes a node_exporter textfile") {
   CHECK(text.find("hakit_status_warnings 0") != std::string::npos);
   CHECK(text.find("hakit_status_sync_last_success_timestamp_seconds") == std::string::npos);
 }
+
+namespace {
+
+/// A transition journal line as notify_* writes it (host is this node unless given).
+std::string transition(const std::string& instance, const std::string& to,
+                       const std::string& outcome, const std::string& extra = "",
+                       const std::string& host = hostname(), const std::string& decision = "ran") {
+  return R"({"time":"2026-11-22T02:00:00.000Z","host":")" + host +
+         R"(","tool":"notify_master","kind":"transition","instance":")" + instance + R"(","to":")" +
+         to + R"(","decision":")" + decision + R"(","outcome":")" + outcome + R"(")" + extra +
+         "}\n";
+}
+
+CheckResult check_of(const TempStateDir& dir) {
+  auto cfg = make_config(dir.path);
+  return status::check_report(status::collect(cfg, {}, fake_probe));
+}
+
+}  // namespace
+
+TEST_CASE("status --check: OK names each instance's role, one Nagios line") {
+  TempStateDir dir;
+  dir.write("role.VI_1", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  dir.write("role.VI_2", R"({"role":"backup","time":"2026-11-22T01:00:00.000Z","event":"BACKUP"})");
+  dir.write("journal.jsonl", transition("VI_1", "master", "ok"));
+  auto res = check_of(dir);
+  CHECK(res.state == State::kOk);
+  CHECK(res.render(status::kCheckService) ==
+        "HAKIT-STATUS OK - VI_1 master (VIP here), VI_2 backup (VIP not here), VI_3 unknown, "
+        "failover flag clear | masters=1;;;0 failover_flag=0;;;0;1");
+}
+
+TEST_CASE("status --check: WARNING on the failover flag and on a role/VIP mismatch") {
+  TempStateDir dir;
+  dir.write("role.VI_1", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  FailoverFlag flag;
+  flag.set_by = "notify_master";
+  flag.instance = "VI_1";
+  std::string err;
+  REQUIRE(set_failover_flag(dir.path, flag, &err));
+  auto res = check_of(dir);
+  CHECK(res.state == State::kWarning);
+  CHECK(res.summary.find("failover flag set") != std::string::npos);
+  CHECK(res.summary.find("notify_master") != std::string::npos);
+
+  TempStateDir dir2;
+  // VI_1's VIP is here but the recorded role is backup; VI_2 says master without its VIP.
+  dir2.write("role.VI_1",
+             R"({"role":"backup","time":"2026-11-22T01:00:00.000Z","event":"BACKUP"})");
+  dir2.write("role.VI_2",
+             R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  res = check_of(dir2);
+  CHECK(res.state == State::kWarning);
+  CHECK(res.summary.find("VI_1: the VIP 192.0.2.100 is on this host") != std::string::npos);
+  CHECK(res.summary.find("VI_2: recorded role is master") != std::string::npos);
+}
+
+TEST_CASE("status --check: CRITICAL when the last promotion failed or was refused") {
+  TempStateDir dir;
+  dir.write("role.VI_1", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  dir.write("role.VI_2", R"({"role":"backup","time":"2026-11-22T01:00:00.000Z","event":"BACKUP"})");
+  dir.write(
+      "journal.jsonl",
+      transition("VI_2", "master", "ok") +
+          transition(
+              "VI_2", "master", "failed",
+              R"(,"actions":[{"action":"mysql_promote","outcome":"failed","error":"cannot connect to local"}])") +
+          // Skipped events afterwards say nothing about the state: still CRITICAL.
+          transition("VI_2", "master", "", "", hostname(), "stale"));
+  auto res = check_of(dir);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("VI_2: the last promotion failed at 2026-11-22T02:00:00.000Z "
+                         "(mysql_promote: cannot connect to local)") != std::string::npos);
+
+  // A later successful demotion ends it; an anti-flap refusal is CRITICAL as well.
+  dir.write("journal.jsonl",
+            transition("VI_2", "master", "failed") + transition("VI_2", "backup", "ok"));
+  CHECK(check_of(dir).state == State::kOk);
+  dir.write("journal.jsonl", transition("VI_2", "master", "refused", "", hostname(), "refused"));
+  res = check_of(dir);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("was refused") != std::string::npos);
+}
+
+TEST_CASE("status --check: CRITICAL when split brain is suspected") {
+  // 1. Two hosts both took VI_1 over last (a shared or merged journal).
+  TempStateDir dir;
+  dir.write("role.VI_1", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  dir.write("journal.jsonl", transition("VI_1", "master", "ok", "", "db1") +
+                                 transition("VI_1", "master", "ok", "", "db2"));
+  auto res = check_of(dir);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("VI_1: split brain suspected: db1 and db2 all took over last") !=
+        std::string::npos);
+  dir.write("journal.jsonl", transition("VI_1", "master", "ok", "", "db1") +
+                                 transition("VI_1", "master", "ok", "", "db2") +
+                                 transition("VI_1", "backup", "ok", "", "db1"));
+  CHECK(check_of(dir).state == State::kOk);
+
+  // 2. This node holds VI_1 (VIP here) while another host set the failover flag for it.
+  TempStateDir dir2;
+  dir2.write("role.VI_1",
+             R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  FailoverFlag flag;
+  flag.host = "the-other-node";
+  flag.instance = "VI_1";
+  flag.time = "2026-11-22T03:00:00.000Z";
+  std::string err;
+  REQUIRE(set_failover_flag(dir2.path, flag, &err));
+  res = check_of(dir2);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("VI_1: split brain suspected: this node holds it (VIP here) but "
+                         "the-other-node took over") != std::string::npos);
+
+  // 3. Our promotion could not fence the reachable peer.
+  TempStateDir dir3;
+  dir3.write("role.VI_1",
+             R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  dir3.write(
+      "journal.jsonl",
+      transition(
+          "VI_1", "master", "ok",
+          R"(,"actions":[{"action":"mysql_promote","outcome":"ok","details":{"fence":{"profile":"peer","result":"failed"}}}])"));
+  res = check_of(dir3);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("could not be fenced") != std::string::npos);
+}

@@ -34,9 +34,12 @@ std::string reason_of(const http::Response& r) {
   return sp2 == std::string::npos ? "" : r.status_line.substr(sp2 + 1);
 }
 
-bool status_expected(const std::vector<config::StatusRange>& ranges, long status) {
-  for (const auto& r : ranges)
-    if (status >= r.low && status <= r.high) return true;
+bool status_expected(const std::vector<config::StatusRange>& ranges,
+                     const std::vector<std::string>& status_texts, const http::Response& r) {
+  for (const auto& range : ranges)
+    if (r.status >= range.low && r.status <= range.high) return true;
+  for (const auto& text : status_texts)
+    if (r.status_line.find(text) != std::string::npos) return true;
   return false;
 }
 
@@ -50,7 +53,8 @@ std::string join(const std::vector<std::string>& v) {
 bool body_matches(const config::HttpCheckConfig& c, const std::string& body) {
   if (!c.body_string.empty()) return body.find(c.body_string) != std::string::npos;
   regex_t re;
-  if (regcomp(&re, c.body_regex.c_str(), REG_EXTENDED | REG_NOSUB) != 0) return false;
+  int flags = REG_EXTENDED | REG_NOSUB | (c.body_regex_icase ? REG_ICASE : 0);
+  if (regcomp(&re, c.body_regex.c_str(), flags) != 0) return false;
   regmatch_t m[1];
   m[0].rm_so = 0;
   m[0].rm_eo = static_cast<regoff_t>(body.size());
@@ -88,6 +92,30 @@ void add_problem(CheckResult* res, State state, const std::string& text) {
   res->summary += "; " + text;
 }
 
+/// Certificate expiry against the -C / cert_expiry_days thresholds (days left, rounded down;
+/// check_http counts a certificate with exactly WARN days left as a WARNING, so does this).
+void judge_certificate(const config::HttpCheckConfig& c, const http::Response& r, std::int64_t now,
+                       CheckResult* res) {
+  if (!c.cert_warning_days && !c.cert_critical_days) return;
+  if (!r.cert_not_after) {
+    add_problem(res, State::kUnknown, "certificate expiry unknown (no TLS certificate seen)");
+  } else {
+    std::int64_t left = *r.cert_not_after - now;
+    if (left < 0) {
+      // Expired (only reachable with --insecure): CRITICAL whatever the thresholds.
+      add_problem(res, State::kCritical,
+                  fmt::format("certificate expired {} days ago", -left / 86400));
+    } else {
+      std::int64_t days = left / 86400;  // whole days left, rounded down
+      std::string text = fmt::format("certificate expires in {} days", days);
+      if (c.cert_critical_days && days <= *c.cert_critical_days)
+        add_problem(res, State::kCritical, text);
+      else if (c.cert_warning_days && days <= *c.cert_warning_days)
+        add_problem(res, State::kWarning, text);
+    }
+  }
+}
+
 }  // namespace
 
 std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common) {
@@ -102,8 +130,12 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
       "  check_http_200 --check site -t 800ms        # command line overrides the config\n"
       "  check_http_200 http://127.0.0.1:8080/client -e 200-299 -s '\"status\":\"ok\"'\n"
       "  check_http_200 https://www.example.com/health --resolve www.example.com:443:127.0.0.1\n"
-      "  check_http_200 https://192.0.2.15/ --sni www.example.com --ca-file /etc/hakit/ca.pem\n"
+      "  check_http_200 https://192.0.2.15/ -H www.example.com --ca-file /etc/hakit/ca.pem\n"
       "  check_http_200 http://127.0.0.1/ -w 0.5 -c 1 --warning-fails   # Nagios/Icinga\n"
+      "check_http / check_curl command lines work as they are (see "
+      "docs/migrating-from-monitoring-plugins.md):\n"
+      "  check_http_200 -H www.example.com -I 192.0.2.15 -u /health -S -e 200 -w 1 -c 2\n"
+      "  check_http_200 -H www.example.com -C 30,14\n"
       "keepalived: vrrp_script chk_site { script \"/usr/libexec/hakit/check_http_200 --check "
       "site\"; interval 2; timeout 3; fall 3; rise 2 }\n",
       common);
@@ -113,7 +145,8 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
                   "Use the checks: entry NAME (type: http) of the config")
       ->type_name("NAME");
   add_list(*app, "-e,--expect", &c.expect,
-           "Expected status: codes, ranges, classes, comma separated (default 200; 200-299, 2xx)",
+           "Expected status: codes, ranges, classes, comma separated (default 200; 200-299, 2xx); "
+           "other items are text the status line must contain ('HTTP/1.1 200', as check_http)",
            "LIST");
   cli::add_positive_duration(*app, "-t,--timeout", &c.timeout,
              "Whole request, hard: DNS, connect, TLS, body (default 1500ms; bare number = s)");
@@ -125,29 +158,30 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
       ->transform(CLI::IsMember({"GET", "HEAD"}, CLI::ignore_case));
   app->add_option("-s,--string", c.body_string, "The body must contain this text")
       ->type_name("TEXT");
-  app->add_option("-r,--regex", c.body_regex, "The body must match this POSIX extended regex")
-      ->type_name("REGEX");
-  app->add_flag("--invert,!--no-invert", c.invert_match,
+  app->add_option_function<std::string>(
+         "-r,--regex,--ereg",
+         [&c](const std::string& re) {
+           c.body_regex = re;
+           c.body_regex_icase = false;
+         },
+         "The body must match this POSIX extended regex")
+      ->type_name("REGEX")
+      ->trigger_on_parse();  // with -R, the last one given decides
+  app->add_flag("--invert,--invert-regex,!--no-invert", c.invert_match,
                 "CRITICAL when the string/regex DOES match (e.g. an error page)");
-  cli::add_host(
-      *app, &c.connect_host,
-      "Connect to this node instead of the URL's host (Host, SNI, certificate stay the URL's)");
-  cli::add_port(*app, &c.connect_port, "Connect to this port instead of the URL's");
   app->add_option("--host-header", c.host_header, "Send this Host: header (virtual host)")
       ->type_name("NAME");
   add_list(*app, "--resolve", &c.resolve,
            "Resolve HOST:PORT to ADDR, as curl --resolve (repeatable)", "HOST:PORT:ADDR");
-  add_list(*app, "--header", &c.headers, "Extra request header (repeatable)", "'NAME: VALUE'");
-  app->add_flag("-k,--insecure,!--no-insecure", c.insecure, "https: do not verify the certificate");
-  app->add_option("--ca-file", c.ca_file, "https: trust only this PEM CA bundle")
+  add_list(*app, "-k,--header", &c.headers, "Extra request header (repeatable)", "'NAME: VALUE'");
+  app->add_flag("--insecure,!--no-insecure", c.insecure, "https: do not verify the certificate");
+  app->add_option("--ca-file,--ca-cert", c.ca_file, "https: trust only this PEM CA bundle")
       ->type_name("FILE");
-  app->add_option("--client-cert", c.client_cert, "https: PEM client certificate")
+  app->add_option("-J,--client-cert", c.client_cert, "https: PEM client certificate")
       ->type_name("FILE");
-  app->add_option("--client-key", c.client_key, "https: PEM key of the client certificate")
+  app->add_option("-K,--client-key,--private-key", c.client_key,
+                  "https: PEM key of the client certificate")
       ->type_name("FILE");
-  app->add_option("--sni", c.sni,
-                  "https: TLS server name and Host to send; connects to the URL's host")
-      ->type_name("NAME");
   app->add_option_function<int>(
          "--cert-warning", [&c](int d) { c.cert_warning_days = d; },
          "https: WARNING when the certificate expires within DAYS")
@@ -158,7 +192,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
          "https: CRITICAL when the certificate expires within DAYS")
       ->type_name("DAYS")
       ->check(CLI::Range(0, 3650));
-  app->add_option("-f,--follow", c.follow_redirects,
+  app->add_option("--follow", c.follow_redirects,
                   "Follow up to N redirects (default 0: a redirect is the answer)")
       ->type_name("N")
       ->check(CLI::Range(0, 50));
@@ -175,7 +209,8 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   app->add_option("--auth-file", c.auth_file,
                   "Basic auth: first line 'user:password' of this file (mode 0600)")
       ->type_name("FILE");
-  app->add_option("-A,--user-agent", c.user_agent, "User-Agent (default check_http_200/VERSION)")
+  app->add_option("-A,--user-agent,--useragent", c.user_agent,
+                  "User-Agent (default check_http_200/VERSION)")
       ->type_name("TEXT");
   app->add_flag_callback(
       "-4", [&c] { c.ip_version = "4"; }, "Connect over IPv4 only");
@@ -192,6 +227,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   app->add_flag("--warning-fails,!--no-warning-fails", c.warning_fails,
                 "WARNING exits 1 (Nagios convention; keepalived then counts it as a failure). "
                 "Default: WARNING exits 0");
+  add_plugin_options(*app, opts);
   return app;
 }
 
@@ -223,10 +259,11 @@ bool resolve_options(const config::Document& doc, const std::vector<std::string>
     *opts = std::move(merged);
   }
   if (!opts->maintenance_file) opts->maintenance_file = doc.maintenance_file;
+  if (!apply_plugin_target(opts->target, &opts->check, err)) return false;
 
   const auto& c = opts->check;
   if (c.url.empty()) {
-    *err = "no URL: give one, or --check NAME";
+    *err = "no URL: give one, -H VHOST or -I ADDRESS (check_http style), or --check NAME";
     return false;
   }
   // The same rules as --check-config, now over the merged settings.
@@ -315,17 +352,28 @@ CheckResult evaluate(const config::HttpCheckConfig& c, const http::Response& r, 
   res.summary = fmt::format("{} in {:.3f} s, {} bytes", r.status, r.total_seconds, r.body_bytes);
   if (r.body_cut) res.summary += fmt::format(" (body cut at max_body {})", c.max_body);
 
+  if (c.certificate_only) {
+    // check_http -C: the certificate is the whole check (--continue-after-certificate not given).
+    res.summary = fmt::format("{} in {:.3f} s", r.status, r.total_seconds);
+    judge_certificate(c, r, now, &res);
+    return res;
+  }
+
   std::vector<config::StatusRange> ranges;
+  std::vector<std::string> status_texts;
   std::string err;
-  if (!config::parse_status_ranges(c.expect, &ranges, &err)) {
+  const bool redirect = r.status >= 300 && r.status < 400;
+  if (!config::parse_expect(c.expect, &ranges, &status_texts, &err)) {
     add_problem(&res, State::kUnknown, err);
-  } else if (!status_expected(ranges, r.status)) {
+  } else if (!status_expected(ranges, status_texts, r) &&
+             !(redirect && c.on_redirect == config::OnRedirect::kOk)) {
     std::string reason = reason_of(r);
     std::string text = fmt::format("status {}{}{} not expected ({})", r.status,
                                    reason.empty() ? "" : " ", reason, join(c.expect));
-    if (r.status >= 300 && r.status < 400 && !r.redirect_url.empty())
+    if (redirect && !r.redirect_url.empty())
       text += fmt::format(", redirect to {} not followed (--follow N)", shorten(r.redirect_url));
-    add_problem(&res, State::kCritical, text);
+    bool warn = redirect && c.on_redirect == config::OnRedirect::kWarning;
+    add_problem(&res, warn ? State::kWarning : State::kCritical, text);
   }
 
   if (!c.body_string.empty() || !c.body_regex.empty()) {
@@ -349,25 +397,7 @@ CheckResult evaluate(const config::HttpCheckConfig& c, const http::Response& r, 
                 fmt::format("response time {:.3f} s > warning {:.3f} s", r.total_seconds,
                             seconds(*c.warning)));
 
-  if (c.cert_warning_days || c.cert_critical_days) {
-    if (!r.cert_not_after) {
-      add_problem(&res, State::kUnknown, "certificate expiry unknown (no TLS certificate seen)");
-    } else {
-      std::int64_t left = *r.cert_not_after - now;
-      if (left < 0) {
-        // Expired (only reachable with --insecure): CRITICAL whatever the thresholds.
-        add_problem(&res, State::kCritical,
-                    fmt::format("certificate expired {} days ago", -left / 86400));
-      } else {
-        std::int64_t days = left / 86400;  // whole days left, rounded down
-        std::string text = fmt::format("certificate expires in {} days", days);
-        if (c.cert_critical_days && days < *c.cert_critical_days)
-          add_problem(&res, State::kCritical, text);
-        else if (c.cert_warning_days && days < *c.cert_warning_days)
-          add_problem(&res, State::kWarning, text);
-      }
-    }
-  }
+  judge_certificate(c, r, now, &res);
   return res;
 }
 

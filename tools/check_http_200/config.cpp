@@ -69,6 +69,38 @@ bool parse_status_ranges(const std::vector<std::string>& items, std::vector<Stat
   return true;
 }
 
+bool parse_expect(const std::vector<std::string>& items, std::vector<StatusRange>* ranges,
+                  std::vector<std::string>* status_texts, std::string* err) {
+  ranges->clear();
+  status_texts->clear();
+  for (const auto& raw : items) {
+    size_t start = 0;
+    while (start <= raw.size()) {
+      size_t comma = raw.find(',', start);
+      if (comma == std::string::npos) comma = raw.size();
+      std::string item = raw.substr(start, comma - start);
+      start = comma + 1;
+      // Digits, '-' and 'x' only: a hakit range (an error when malformed). Anything else
+      // ("HTTP/1.1 200", "200 OK"): text of the status line, as check_http -e reads it.
+      std::string bare = item;
+      while (!bare.empty() && bare.front() == ' ') bare.erase(0, 1);
+      while (!bare.empty() && bare.back() == ' ') bare.pop_back();
+      if (bare.find_first_not_of("0123456789-xX") != std::string::npos) {
+        status_texts->push_back(item);
+        continue;
+      }
+      std::vector<StatusRange> one;
+      if (!parse_status_ranges({bare}, &one, err)) return false;
+      ranges->insert(ranges->end(), one.begin(), one.end());
+    }
+  }
+  if (ranges->empty() && status_texts->empty()) {
+    *err = "no expected status given";
+    return false;
+  }
+  return true;
+}
+
 bool valid_body_regex(const std::string& regex, std::string* err) {
   regex_t re;
   int rc = regcomp(&re, regex.c_str(), REG_EXTENDED | REG_NOSUB);
@@ -195,7 +227,8 @@ void validate_http_check(const HttpCheckConfig& c, const Report& report) {
     }
   }
   std::vector<StatusRange> ranges;
-  if (!parse_status_ranges(c.expect, &ranges, &err)) report("expect", err);
+  std::vector<std::string> texts;
+  if (!parse_expect(c.expect, &ranges, &texts, &err)) report("expect", err);
   if (!c.body_regex.empty() && !valid_body_regex(c.body_regex, &err)) report("body_regex", err);
   if (!c.body_string.empty() && !c.body_regex.empty())
     report("body_regex", "give body_string or body_regex, not both");

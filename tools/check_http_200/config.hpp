@@ -15,6 +15,9 @@
 
 namespace hakit::config {
 
+/// What an unexpected 3xx answer is (check_http / check_curl `-f ok|warning|critical`).
+enum class OnRedirect { kExpect, kOk, kWarning, kCritical };
+
 /// One `checks:` entry with `type: http`.
 struct HttpCheckConfig {
   std::string url;
@@ -24,6 +27,7 @@ struct HttpCheckConfig {
   std::string method = "GET";              ///< GET or HEAD
   std::string body_string;                 ///< the body must contain this
   std::string body_regex;                  ///< the body must match this (POSIX extended)
+  bool body_regex_icase = false;           ///< the regex ignores case (check_http -R)
   bool invert_match = false;               ///< body_string/body_regex must NOT match
   std::string host_header;                 ///< Host: header (virtual host on plain http)
   std::vector<std::string> resolve;        ///< "host:port:addr", as curl --resolve
@@ -38,6 +42,8 @@ struct HttpCheckConfig {
   std::optional<int> cert_warning_days;   ///< WARNING when the certificate expires sooner
   std::optional<int> cert_critical_days;  ///< CRITICAL when the certificate expires sooner
   int follow_redirects = 0;               ///< 0: a redirect is the answer; N: follow up to N
+  OnRedirect on_redirect = OnRedirect::kExpect;  ///< a 3xx outside `expect` (kExpect: CRITICAL)
+  bool certificate_only = false;  ///< judge the certificate only, not the answer (check_http -C)
   std::optional<Millis> warning;          ///< response time for WARNING
   std::optional<Millis> critical;         ///< response time for CRITICAL
   std::uint64_t max_body = 1024 * 1024;   ///< stop reading the body after this many bytes
@@ -84,6 +90,11 @@ struct StatusRange {
 /// separate list entries). False with *err naming the bad item.
 bool parse_status_ranges(const std::vector<std::string>& items, std::vector<StatusRange>* out,
                          std::string* err);
+
+/// Expected statuses: hakit ranges ("200", "2xx", "200-299") and, as check_http -e has them,
+/// text the status line must contain ("HTTP/1.1 200", "200 OK"). False with *err.
+bool parse_expect(const std::vector<std::string>& items, std::vector<StatusRange>* ranges,
+                  std::vector<std::string>* status_texts, std::string* err);
 
 /// True when `regex` compiles as a POSIX extended regular expression; else *err says why.
 bool valid_body_regex(const std::string& regex, std::string* err);

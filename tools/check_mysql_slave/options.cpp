@@ -24,7 +24,7 @@ const char* kDescription =
 const char* kExamples =
     "  check_mysql_slave --check replica                  # checks.replica in hakit.yaml\n"
     "  check_mysql_slave --check replica -t 1500ms -w 30 -c 120   # command line wins\n"
-    "  check_mysql_slave -S /run/mysqld/mysqld.sock -u root       # replica or master, auto\n"
+    "  check_mysql_slave -s /run/mysqld/mysqld.sock -u root       # replica or master, auto\n"
     "  check_mysql_slave -H 10.0.0.2 -u hakit --password-file /etc/hakit/mysql.pass -w 60 -c 300\n"
     "  check_mysql_slave --defaults-file /etc/hakit/peer.cnf --role replica --connection east\n"
     "  check_mysql_slave --mysql local --mode master      # this node must be a writable master\n"
@@ -35,10 +35,52 @@ const char* kExamples =
     "  check_mysql_slave --check replica --warning-fails  # Nagios/Icinga: WARNING exits 1\n"
     "  check_mysql_slave --check replica --io-thread-down warning --null-lag warning\n"
     "      # keepalived on the standby: a dead master (IO thread Connecting) must not fail it\n"
+    "check_mysql command lines work as they are (docs/migrating-from-monitoring-plugins.md):\n"
+    "  check_mysql_slave -H 192.0.2.12 -u nagios -f /etc/nagios/my.cnf -S -w 60 -c 300\n"
     "keepalived: vrrp_script chk_db { script \"/usr/libexec/hakit/check_mysql_slave --check "
     "replica\"; interval 2; timeout 3; fall 3; rise 2 }\n";
 
 const std::vector<std::string> kStateNames{"ok", "warning", "critical", "unknown"};
+
+constexpr const char* kMigration = "docs/migrating-from-monitoring-plugins.md";
+
+/// check_mysql options with no place here: refused with the reason, never ignored.
+void add_plugin_options(CLI::App& app) {
+  app.add_option_function<std::string>(
+         "-p,--password",
+         [](const std::string& pw) {
+           if (pw.empty()) return;  // check_mysql -p '': "no password"; hakit sends none then
+           throw CLI::ValidationError(
+               "--password",
+               fmt::format(
+                   "a password in argv is visible to every user (ps): put it in a MySQL "
+                   "option file (-f/--defaults-file, mode 0600) or --password-file (see {})",
+                   kMigration));
+         },
+         "Refused (visible in ps): use -f/--defaults-file or --password-file")
+      ->type_name("PASSWORD");
+  app.add_flag_callback(
+         "-n,--ignore-auth",
+         [] {
+           throw CLI::ValidationError(
+               "--ignore-auth",
+               fmt::format("not supported: a server hakit cannot log in to cannot be judged; "
+                           "give a user with SLAVE MONITOR (see {})",
+                           kMigration));
+         },
+         "check_mysql option, refused")
+      ->group("");
+  app.add_option_function<std::string>(
+         "-L,--ciphers",
+         [](const std::string&) {
+           throw CLI::ValidationError(
+               "--ciphers",
+               fmt::format("not supported: the connector's default TLS ciphers are used (see {})",
+                           kMigration));
+         },
+         "check_mysql option, refused")
+      ->group("");
+}
 
 CLI::Option* add_state(CLI::App& app, const std::string& names, std::string* out,
                        const std::string& help) {
@@ -77,33 +119,45 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
 
   // Connection.
   app->add_option_function<std::string>(
-         "-H,--host",
+         "-H,--host,--hostname",
          [&p](const std::string& h) {
+           // check_mysql: an absolute path is the unix socket.
+           if (!h.empty() && h.front() == '/') {
+             p.socket = h;
+             return;
+           }
            p.host = h;
            p.socket.clear();  // a host on the command line means TCP, whatever the profile says
          },
-         "Server host (default 127.0.0.1)")
+         "Server host (default 127.0.0.1); an absolute path is a unix socket")
       ->type_name("HOST");
   cli::add_port(*app, &p.port, "Server port (default 3306)");
-  app->add_option("-S,--socket", p.socket, "Unix socket instead of host/port")->type_name("PATH");
-  app->add_option("-u,--user", p.user, "User name")->type_name("USER");
+  app->add_option("-s,--socket", p.socket, "Unix socket instead of host/port")->type_name("PATH");
+  app->add_option("-u,--user,--username", p.user, "User name")->type_name("USER");
+  app->add_option("-d,--database", p.database, "Connect to this database (it must exist)")
+      ->type_name("NAME");
+  app->add_flag_callback(
+      "-S,--check-slave", [&c] { c.role = "replica"; },
+      "This server must be a replica (check_mysql -S): --role replica");
+  add_plugin_options(*app);
   app->add_option_function<std::string>(
          "--password-file", [opts](const std::string& f) { opts->password_file = f; },
          "Password: first line of this file (mode 0600, owned by root or you)")
       ->type_name("FILE");
   app->add_option_function<std::string>(
-         "--defaults-file", [opts](const std::string& f) { opts->defaults_file = f; },
+         "-f,--defaults-file,--file", [opts](const std::string& f) { opts->defaults_file = f; },
          "MySQL option file with user/password/host/port (mode 0600)")
       ->type_name("FILE");
-  app->add_option("--defaults-group", p.defaults_group, "Group to read (default client)")
+  app->add_option("-g,--defaults-group,--group", p.defaults_group, "Group to read (default client)")
       ->type_name("GROUP");
-  app->add_flag("--tls,!--no-tls", p.tls, "Require TLS");
-  app->add_option("--tls-ca", p.tls_ca, "TLS: trust this CA file (turns TLS on)")
+  app->add_flag("-l,--tls,--ssl,!--no-tls", p.tls, "Require TLS");
+  app->add_option("-C,--tls-ca,--ca-cert", p.tls_ca, "TLS: trust this CA file (turns TLS on)")
       ->type_name("FILE");
-  app->add_option("--tls-capath", p.tls_capath, "TLS: directory of CA certificates")
+  app->add_option("-D,--tls-capath,--ca-dir", p.tls_capath, "TLS: directory of CA certificates")
       ->type_name("DIR");
-  app->add_option("--tls-cert", p.tls_cert, "TLS: client certificate")->type_name("FILE");
-  app->add_option("--tls-key", p.tls_key, "TLS: client key (mode 0600)")->type_name("FILE");
+  app->add_option("-a,--tls-cert,--cert", p.tls_cert, "TLS: client certificate")->type_name("FILE");
+  app->add_option("-k,--tls-key,--key", p.tls_key, "TLS: client key (mode 0600)")
+      ->type_name("FILE");
   app->add_flag_callback(
       "--tls-no-verify", [&p] { p.tls_verify_server_cert = false; },
       "TLS: do not verify the server certificate and host name");
@@ -147,7 +201,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
                 "Replica: the heartbeat is written in UTC (pt-heartbeat --utc)");
 
   // Galera.
-  app->add_option("-n,--min-cluster-size", c.min_cluster_size,
+  app->add_option("--min-cluster-size", c.min_cluster_size,
                   "Galera: CRITICAL when fewer nodes are in the cluster (default 1)")
       ->type_name("N")
       ->check(CLI::Range(1, 1000));
@@ -214,6 +268,11 @@ bool resolve_options(const config::Document& doc, const std::vector<std::string>
     *err = "bad command line";
     return false;
   }
+  // check_mysql: a host (not a socket path) on the command line makes -s/--socket moot, in
+  // whichever order they were given.
+  if (const auto* h = app->get_option("--host");
+      h->count() > 0 && !h->results().empty() && h->results().back().rfind('/', 0) != 0)
+    merged.profile.socket.clear();
   if (merged.password_file) {
     merged.profile.password_file = *merged.password_file;
     merged.profile.defaults_file.clear();

@@ -23,12 +23,16 @@ int main(int argc, char** argv) {
       "  hakit-status                      tables for a terminal\n"
       "  hakit-status -n 50 --instance VI_1\n"
       "  hakit-status --json | jq .failover_flag\n"
-      "  hakit-status --write-metrics      also refresh hakit_status.prom (cron)\n",
+      "  hakit-status --write-metrics      also refresh hakit_status.prom (cron)\n"
+      "  hakit-status --check              one Nagios line, exit 0/1/2/3 (NRPE, Icinga)\n",
       &common);
   app->add_option("-n,--entries", opts.entries, "Journal entries to show (default 10)")
       ->type_name("N");
   app->add_option("--instance", opts.instance, "Only this VRRP instance")->type_name("NAME");
   app->add_flag("--json", opts.json, "One JSON document instead of tables");
+  app->add_flag("--check", opts.check,
+                "Nagios plugin: one line, CRITICAL on a failed promotion or suspected split brain, "
+                "WARNING on the failover flag or a role/VIP mismatch");
   app->add_flag("--write-metrics", opts.write_metrics,
                 "Also write METRICS_DIR/hakit_status.prom (node_exporter textfile)");
   if (auto code = cli::parse(*app, argc, argv)) return *code;
@@ -42,6 +46,11 @@ int main(int argc, char** argv) {
     return static_cast<int>(ExitCode::kUsage);
   }
   auto report = status::collect(cfg, opts, status::local_address_present);
+  if (opts.check) {
+    CheckResult res = status::check_report(report);
+    std::puts(res.render(status::kCheckService).c_str());
+    return static_cast<int>(res.state);
+  }
   if (opts.json) {
     std::puts(status::to_json(report).dump(2, ' ', false, Json::error_handler_t::replace).c_str());
   } else {

@@ -215,6 +215,13 @@ Report collect(const config::Document& cfg, const Options& opts, const AddressPr
     syncs[job].configured = true;
   }
   for (const auto& e : all) {
+    if (e.is_object() && e.value("kind", "") == "transition") {
+      // Skipped events (stale, superseded, lock timeout) did nothing: they say nothing of state.
+      const std::string decision = first_string(e, {"decision"});
+      const std::string instance = first_string(e, {"instance"});
+      if ((decision.empty() || decision == "ran" || decision == "refused") && !instance.empty())
+        r.last_transitions[instance][first_string(e, {"host"})] = e;
+    }
     if (entry_kind(e) != "sync") continue;
     std::string job = first_string(e, {"job"});
     if (job.empty()) continue;

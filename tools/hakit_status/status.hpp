@@ -3,11 +3,13 @@
 // and the failover flag the notify tools write, the journal, and the local interfaces (VIP).
 #include <ctime>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/result.hpp"
 #include "common/state.hpp"
 
 namespace hakit::status {
@@ -18,6 +20,7 @@ struct Options {
   std::string instance;      ///< --instance: only this instance ("" = all)
   bool json = false;         ///< --json
   bool write_metrics = false;  ///< --write-metrics: refresh the status textfile too
+  bool check = false;          ///< --check: one Nagios line and exit 0/1/2/3
 };
 
 /// Answers "is this address on a local interface?"; tests pass a fake.
@@ -55,6 +58,9 @@ struct Report {
   std::vector<Json> journal;     ///< the last N entries (after the --instance filter), newest last
   std::vector<SyncStatus> syncs;
   std::vector<std::string> warnings;  ///< inconsistencies an operator should look at
+  /// Per instance and host, the newest transition that ran its actions or was refused (skips
+  /// such as stale or superseded events left out), from the scanned journal entries.
+  std::map<std::string, std::map<std::string, Json>> last_transitions;
 };
 
 /// How many journal entries are scanned for the last run of each sync job.
@@ -62,6 +68,16 @@ inline constexpr std::size_t kSyncScanEntries = 20000;
 
 /// Builds the report from the state dir and the local interfaces.
 Report collect(const config::Document& cfg, const Options& opts, const AddressProbe& probe);
+
+/// --check: the report judged as a Nagios plugin. CRITICAL when an instance's last promotion
+/// failed or was refused, or split brain is suspected (this node holds the instance's VIP or
+/// role while another host set the failover flag for it or also took it over, or its last
+/// promotion could not fence a reachable peer); WARNING when the failover flag is set or a
+/// role and its VIP disagree; else OK.
+CheckResult check_report(const Report& report);
+
+/// The service name of the --check line.
+inline constexpr const char* kCheckService = "HAKIT-STATUS";
 
 /// The report as one JSON document (stable keys; fields missing from the journal are omitted).
 Json to_json(const Report& report);

@@ -3,11 +3,14 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "common/secrets.hpp"
 #include "notify/actions.hpp"
+#include "notify/mysql_dialect.hpp"
 #include "notify/mysql_state.hpp"
 
 namespace hakit::notify {
@@ -48,12 +51,12 @@ std::string field(const mysql::Row& r, const std::string& key) {
   return it != r.end() && it->second ? *it->second : "";
 }
 
-bool caught_up(const mysql::Row& st, const std::string& gtid_slave_pos, bool positions_valid,
-               std::string* why_not) {
+bool caught_up(const mysql::ReplicaStatus& st, const std::string& gtid_slave_pos,
+               bool positions_valid, std::string* why_not) {
   // The SQL thread waits for more relay log only once it has applied all of it.
-  std::string state = field(st, "Slave_SQL_Running_State");
+  const std::string& state = st.sql_running_state;
   bool idle = state.find("read all relay log") != std::string::npos;
-  if (field(st, "Slave_SQL_Running") != "Yes") {
+  if (!st.sql_ok()) {
     *why_not = "SQL thread not running";
     return false;
   }
@@ -62,16 +65,14 @@ bool caught_up(const mysql::Row& st, const std::string& gtid_slave_pos, bool pos
     return false;
   }
   if (positions_valid) {
-    bool same_file = field(st, "Relay_Master_Log_File") == field(st, "Master_Log_File");
-    auto exec = std::strtoull(field(st, "Exec_Master_Log_Pos").c_str(), nullptr, 10);
-    auto read = std::strtoull(field(st, "Read_Master_Log_Pos").c_str(), nullptr, 10);
-    if (!same_file || exec < read) {
-      *why_not = fmt::format("applied {}:{} < received {}:{}", field(st, "Relay_Master_Log_File"),
-                             exec, field(st, "Master_Log_File"), read);
+    bool same_file = st.relay_source_log_file == st.source_log_file;
+    if (!same_file || st.exec_source_log_pos < st.read_source_log_pos) {
+      *why_not = fmt::format("applied {}:{} < received {}:{}", st.relay_source_log_file,
+                             st.exec_source_log_pos, st.source_log_file, st.read_source_log_pos);
       return false;
     }
   }
-  std::string io = field(st, "Gtid_IO_Pos");
+  const std::string& io = st.gtid_io_pos;
   if (!io.empty() && !gtid_covers(gtid_slave_pos, io)) {
     *why_not = fmt::format("applied GTID {} < received {}", gtid_slave_pos, io);
     return false;
@@ -81,28 +82,34 @@ bool caught_up(const mysql::Row& st, const std::string& gtid_slave_pos, bool pos
 
 namespace {
 
-constexpr const char* kNoConnection = "There is no master connection";
+constexpr const char* kNoConnection = "There is no master connection";  // MariaDB
+constexpr const char* kNoChannel = "does not exist";  // MySQL: "Replica channel 'x' does not exist"
 
-std::string conn_sql(const std::string& name) { return name.empty() ? "" : " " + sql_quote(name); }
+using Status = std::optional<mysql::ReplicaStatus>;
 
-// SHOW SLAVE STATUS; nullopt when no replication is configured (or the named one is gone).
-bool slave_status(Db& db, const std::string& conn, std::optional<mysql::Row>* out,
+// SHOW SLAVE/REPLICA STATUS through the one parser the check uses; nullopt when no
+// replication is configured (or the named connection/channel is gone).
+bool slave_status(Db& db, const Dialect& dialect, const std::string& conn, Status* out,
                   std::string* err) {
   std::vector<mysql::Row> rows;
   std::string e;
-  if (!db.query("SHOW SLAVE" + conn_sql(conn) + " STATUS", &rows, &e)) {
-    if (e.find(kNoConnection) != std::string::npos) {
+  const std::string sql = dialect.status(conn);
+  if (!db.query(sql, &rows, &e)) {
+    if (e.find(kNoConnection) != std::string::npos || e.find(kNoChannel) != std::string::npos) {
       out->reset();
       return true;
     }
-    *err = "SHOW SLAVE STATUS: " + e;
+    *err = sql + ": " + e;
     return false;
   }
-  if (rows.empty()) {
-    out->reset();
-  } else {
-    *out = rows[0];
+  out->reset();
+  if (rows.empty()) return true;
+  mysql::ReplicaStatus st;
+  if (!mysql::parse_replica_status(rows[0], &st, &e)) {
+    *err = sql + ": " + e;
+    return false;
   }
+  *out = std::move(st);
   return true;
 }
 
@@ -141,9 +148,9 @@ int kill_client_sessions(Db& db, std::string* err) {
   return killed;
 }
 
-bool set_read_only(Db& db, bool on, std::string* err) {
+bool set_read_only(Db& db, const Dialect& dialect, bool on, std::string* err) {
   std::string e;
-  if (!db.is_mariadb()) {
+  if (!dialect.mariadb) {
     // MySQL: super_read_only also stops SUPER users; it implies read_only, so order matters.
     std::string sro = fmt::format("SET GLOBAL super_read_only={}", on ? "ON" : "OFF");
     if (!db.exec(sro, &e) && e.find("Unknown system variable") == std::string::npos) {
@@ -154,15 +161,15 @@ bool set_read_only(Db& db, bool on, std::string* err) {
   return exec(db, fmt::format("SET GLOBAL read_only={}", on ? "ON" : "OFF"), err);
 }
 
-Json positions(Db& db) {
+Json positions(Db& db, const Dialect& dialect) {
   Json p = Json::object();
   std::vector<mysql::Row> rows;
   std::string err;
-  if (db.query("SHOW MASTER STATUS", &rows, &err) && !rows.empty()) {
+  if (db.query(dialect.binlog_status(), &rows, &err) && !rows.empty()) {
     p["binlog_file"] = field(rows[0], "File");
     p["binlog_pos"] = field(rows[0], "Position");
   }
-  if (db.is_mariadb()) {
+  if (dialect.mariadb) {
     p["gtid_binlog_pos"] = scalar(db, "SELECT @@GLOBAL.gtid_binlog_pos");
     p["gtid_current_pos"] = scalar(db, "SELECT @@GLOBAL.gtid_current_pos");
   } else {
@@ -188,7 +195,8 @@ Json fence(const config::MysqlPromoteSpec& spec, RunContext& ctx, Clock::time_po
     spdlog::warn("fence: {} unreachable ({}): it cannot take writes if it is down", spec.fence, err);
     return f;
   }
-  if (!set_read_only(*db, true, &err)) {
+  const Dialect dialect = Dialect::detect(*db);
+  if (!set_read_only(*db, dialect, true, &err)) {
     f["result"] = "failed";
     f["error"] = err;
     spdlog::error("fence: could not set {} read-only: {}", spec.fence, err);
@@ -196,32 +204,71 @@ Json fence(const config::MysqlPromoteSpec& spec, RunContext& ctx, Clock::time_po
   }
   f["result"] = "read-only";
   if (spec.fence_kill_sessions) f["killed_sessions"] = kill_client_sessions(*db, &err);
-  f["master"] = positions(*db);
+  f["master"] = positions(*db, dialect);
   spdlog::info("fence: {} set read-only{}", spec.fence,
                spec.fence_kill_sessions ? fmt::format(", {} sessions killed", f.value("killed_sessions", 0)) : "");
   return f;
 }
 
 // After fencing: let the IO thread fetch everything the old master has before stopping it.
-bool wait_io_thread(Db& db, const std::string& conn, const Json& master, RunContext& ctx,
-                    Clock::time_point deadline) {
+bool wait_io_thread(Db& db, const Dialect& dialect, const std::string& conn, const Json& master,
+                    RunContext& ctx, Clock::time_point deadline) {
   const std::string file = master.value("binlog_file", "");
   const auto pos = std::strtoull(master.value("binlog_pos", "0").c_str(), nullptr, 10);
   const std::string gtid = master.value("gtid_binlog_pos", "");
+  const std::string executed = master.value("gtid_executed", "");  // MySQL
   Millis pause(2);
   while (Clock::now() < deadline) {
-    std::optional<mysql::Row> st;
+    Status st;
     std::string err;
-    if (!slave_status(db, conn, &st, &err) || !st) return false;
-    if (field(*st, "Slave_IO_Running") != "Yes") return false;
-    bool by_pos = !file.empty() && field(*st, "Master_Log_File") == file &&
-                  std::strtoull(field(*st, "Read_Master_Log_Pos").c_str(), nullptr, 10) >= pos;
-    bool by_gtid = !gtid.empty() && gtid_covers(field(*st, "Gtid_IO_Pos"), gtid);
+    if (!slave_status(db, dialect, conn, &st, &err) || !st) return false;
+    if (!st->io_ok()) return false;
+    bool by_pos = !file.empty() && st->source_log_file == file && st->read_source_log_pos >= pos;
+    bool by_gtid =
+        dialect.mariadb
+            ? !gtid.empty() && gtid_covers(st->gtid_io_pos, gtid)
+            : !executed.empty() &&
+                  scalar(db, fmt::format("SELECT GTID_SUBSET({}, {})", sql_quote(executed),
+                                         sql_quote(st->retrieved_gtid_set))) == "1";
     if (by_pos || by_gtid) return true;
     ctx.svc.sleep(pause);
     pause = std::min(pause * 2, Millis(50));
   }
   return false;
+}
+
+// MySQL: has the SQL thread applied what the IO thread retrieved? Asks the server to wait at
+// most `wait` for it (WAIT_FOR_EXECUTED_GTID_SET with GTIDs, SOURCE_POS_WAIT without), so a
+// poll costs no more than that. nullopt + *why when the server cannot tell (thread stopped).
+std::optional<bool> mysql_caught_up(Db& db, const Dialect& dialect, const std::string& conn,
+                                    const mysql::ReplicaStatus& st, Millis wait, std::string* why) {
+  const std::string secs = fmt::format("{:.3f}", std::max<double>(seconds(wait), 0.001));
+  std::string sql;
+  if (!st.retrieved_gtid_set.empty()) {
+    sql = fmt::format("SELECT WAIT_FOR_EXECUTED_GTID_SET({}, {})", sql_quote(st.retrieved_gtid_set),
+                      secs);
+  } else {
+    sql = fmt::format("SELECT {}({}, {}, {}{})", dialect.pos_wait_function(),
+                      sql_quote(st.source_log_file), st.read_source_log_pos, secs,
+                      conn.empty() ? "" : ", " + sql_quote(conn));
+  }
+  std::vector<mysql::Row> rows;
+  std::string err;
+  if (!db.query(sql, &rows, &err) || rows.empty() || rows[0].empty() || !rows[0].begin()->second) {
+    *why = err.empty() ? sql + " returned NULL (SQL thread not running?)" : sql + ": " + err;
+    return std::nullopt;
+  }
+  const long long r = std::strtoll(rows[0].begin()->second->c_str(), nullptr, 10);
+  // WAIT_FOR_EXECUTED_GTID_SET: 0 done, 1 timeout. *_POS_WAIT: events waited for (>= 0), -1
+  // timeout.
+  const bool done = st.retrieved_gtid_set.empty() ? r >= 0 : r == 0;
+  if (!done)
+    *why = st.retrieved_gtid_set.empty()
+               ? fmt::format("applied {}:{} < received {}:{}", st.relay_source_log_file,
+                             st.exec_source_log_pos, st.source_log_file, st.read_source_log_pos)
+               : fmt::format("executed GTID set {} does not contain the retrieved {}",
+                             st.executed_gtid_set, st.retrieved_gtid_set);
+  return done;
 }
 
 }  // namespace
@@ -236,9 +283,11 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     at.error = fmt::format("cannot connect to {}: {}", spec.mysql, err);
     return at;
   }
-  const std::string c = conn_sql(spec.connection);
-  std::optional<mysql::Row> st;
-  if (!slave_status(*db, spec.connection, &st, &at.error)) return at;
+  const Dialect dialect = Dialect::detect(*db);
+  if (dialect.version) d["server"] = dialect.name();
+  const std::string& c = spec.connection;
+  Status st;
+  if (!slave_status(*db, dialect, c, &st, &at.error)) return at;
   const auto catchup_deadline = std::min(deadline, Clock::now() + spec.catchup_timeout);
 
   if (!spec.fence.empty()) {
@@ -250,42 +299,46 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
                              "read-only", spec.fence, r);
       return at;
     }
-    if (r == "read-only" && st && field(*st, "Slave_IO_Running") == "Yes")
+    if (r == "read-only" && st && st->io_ok())
       d["fence"]["io_thread_fetched_all"] =
-          wait_io_thread(*db, spec.connection, d["fence"]["master"], ctx, catchup_deadline);
+          wait_io_thread(*db, dialect, c, d["fence"]["master"], ctx, catchup_deadline);
   }
 
   if (st) {
-    d["replication"] = {{"master", field(*st, "Master_Host") + ":" + field(*st, "Master_Port")},
-                        {"using_gtid", field(*st, "Using_Gtid")},
-                        {"sql_delay", field(*st, "SQL_Delay")}};
+    d["replication"] = {{"master", fmt::format("{}:{}", st->source_host, st->source_port)},
+                        {"using_gtid", dialect.mariadb     ? st->using_gtid
+                                       : st->auto_position ? "Auto_Position"
+                                                           : "No"},
+                        {"sql_delay", std::to_string(st->sql_delay)}};
     // Nothing new may arrive while we apply what is here.
-    if (!exec(*db, "STOP SLAVE" + c + " IO_THREAD", &at.error)) return at;
-    if (!slave_status(*db, spec.connection, &st, &at.error)) return at;
+    if (!exec(*db, dialect.stop(c, "IO_THREAD"), &at.error)) return at;
+    if (!slave_status(*db, dialect, c, &st, &at.error)) return at;
   }
   bool positions_valid = true;
-  if (st && std::strtoul(field(*st, "SQL_Delay").c_str(), nullptr, 10) > 0) {
+  if (st && st->sql_delay > 0) {
     // A delayed SQL thread would sit on the relay log for MASTER_DELAY seconds. CHANGE MASTER
     // drops the relay log unless it is told where the SQL thread stands, so name its position.
-    if (!exec(*db, "STOP SLAVE" + c, &at.error)) return at;
-    if (!slave_status(*db, spec.connection, &st, &at.error) || !st) return at;
-    std::string change = fmt::format("CHANGE MASTER{} TO MASTER_DELAY=0, RELAY_LOG_FILE={}, RELAY_LOG_POS={}",
-                                     c, sql_quote(field(*st, "Relay_Log_File")),
-                                     field(*st, "Relay_Log_Pos"));
+    if (!exec(*db, dialect.stop(c), &at.error)) return at;
+    if (!slave_status(*db, dialect, c, &st, &at.error) || !st) return at;
+    const std::string change = dialect.change_source(
+        c, fmt::format("{}=0, RELAY_LOG_FILE={}, RELAY_LOG_POS={}", dialect.option("DELAY"),
+                       sql_quote(st->relay_log_file), st->relay_log_pos));
     if (!exec(*db, change, &at.error)) return at;
-    d["master_delay_cleared"] = field(*st, "SQL_Delay");
+    d["master_delay_cleared"] = std::to_string(st->sql_delay);
     spdlog::info("mysql_promote: MASTER_DELAY {} cleared so the relay log is applied now",
-                 field(*st, "SQL_Delay"));
+                 st->sql_delay);
     positions_valid = false;  // the master positions were reset to the relay position named
-    if (!slave_status(*db, spec.connection, &st, &at.error) || !st) return at;
+    if (!slave_status(*db, dialect, c, &st, &at.error) || !st) return at;
   }
   if (st) {
-    if (field(*st, "Slave_SQL_Running") != "Yes") {
-      if (field(*st, "Last_SQL_Errno") != "0" && !field(*st, "Last_SQL_Errno").empty()) {
+    auto sql_error = [&st] {
+      return fmt::format("the SQL thread stopped with error {}: {}", st->sql_errno, st->sql_error);
+    };
+    if (!st->sql_ok()) {
+      if (st->sql_errno != 0) {
         at.refused = spec.on_catchup_timeout == config::CatchupPolicy::kRefuse;
-        at.error = fmt::format("the SQL thread stopped with error {}: {}", field(*st, "Last_SQL_Errno"),
-                               field(*st, "Last_SQL_Error"));
-      } else if (!exec(*db, "START SLAVE" + c + " SQL_THREAD", &at.error)) {
+        at.error = sql_error();
+      } else if (!exec(*db, dialect.start(c, "SQL_THREAD"), &at.error)) {
         return at;
       }
     }
@@ -294,12 +347,21 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     bool done = false;
     Millis pause(2);
     while (at.error.empty()) {
-      if (!slave_status(*db, spec.connection, &st, &at.error) || !st) break;
-      done = caught_up(*st, scalar(*db, "SELECT @@GLOBAL.gtid_slave_pos"), positions_valid, &why);
+      if (!slave_status(*db, dialect, c, &st, &at.error) || !st) break;
+      if (dialect.mariadb || (!positions_valid && st->retrieved_gtid_set.empty())) {
+        const std::string applied =
+            dialect.mariadb ? scalar(*db, "SELECT @@GLOBAL.gtid_slave_pos") : "";
+        done = caught_up(*st, applied, positions_valid, &why);
+      } else {
+        // MySQL: the server waits (bounded) until the SQL thread applied what was retrieved.
+        auto left = std::chrono::duration_cast<Millis>(catchup_deadline - Clock::now());
+        done =
+            mysql_caught_up(*db, dialect, c, *st, std::clamp(left, Millis(1), Millis(1000)), &why)
+                .value_or(false);
+      }
       if (done) break;
-      if (field(*st, "Slave_SQL_Running") == "No" && field(*st, "Last_SQL_Errno") != "0") {
-        at.error = fmt::format("the SQL thread stopped with error {}: {}", field(*st, "Last_SQL_Errno"),
-                               field(*st, "Last_SQL_Error"));
+      if (!st->sql_ok() && st->sql_errno != 0) {
+        at.error = sql_error();
         break;
       }
       if (Clock::now() >= catchup_deadline) {
@@ -313,14 +375,16 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     d["catchup"] = {{"result", done ? "caught-up" : "incomplete"},
                     {"ms", std::chrono::duration_cast<Millis>(Clock::now() - t0).count()}};
     if (!done) {
-      if (st) d["catchup"]["status"] = {{"read", field(*st, "Master_Log_File") + ":" + field(*st, "Read_Master_Log_Pos")},
-                                        {"applied", field(*st, "Relay_Master_Log_File") + ":" + field(*st, "Exec_Master_Log_Pos")},
-                                        {"gtid_io_pos", field(*st, "Gtid_IO_Pos")}};
+      if (st)
+        d["catchup"]["status"] = {
+            {"read", fmt::format("{}:{}", st->source_log_file, st->read_source_log_pos)},
+            {"applied", fmt::format("{}:{}", st->relay_source_log_file, st->exec_source_log_pos)},
+            {"gtid_io_pos", st->gtid_io_pos}};
       if (spec.on_catchup_timeout == config::CatchupPolicy::kRefuse) {
         // Stay a replica: writable with a gap would lose the rows still in the relay log.
         std::string e2;
-        set_read_only(*db, true, &e2);
-        exec(*db, "START SLAVE" + c, &e2);
+        set_read_only(*db, dialect, true, &e2);
+        exec(*db, dialect.start(c), &e2);
         at.refused = true;
         at.error += "; promotion refused (on_catchup_timeout: refuse): the database stays "
                     "read-only and replication was restarted";
@@ -331,14 +395,14 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
       d["catchup"]["forced"] = at.error;
       at.error.clear();
     }
-    if (!exec(*db, "STOP SLAVE" + c, &at.error)) return at;
-    if (!exec(*db, "RESET SLAVE" + c + " ALL", &at.error)) return at;
+    if (!exec(*db, dialect.stop(c), &at.error)) return at;
+    if (!exec(*db, dialect.reset_all(c), &at.error)) return at;
   } else {
     d["replication"] = "none configured (already promoted, or never a replica)";
   }
-  if (!set_read_only(*db, false, &at.error)) return at;
+  if (!set_read_only(*db, dialect, false, &at.error)) return at;
   ctx.writable_ms = std::chrono::duration_cast<Millis>(Clock::now() - ctx.started).count();
-  ctx.positions = positions(*db);
+  ctx.positions = positions(*db, dialect);
   d["positions"] = ctx.positions;
   at.ok = true;
   return at;
@@ -354,17 +418,19 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
     at.error = fmt::format("cannot connect to {}: {}", spec.mysql, err);
     return at;
   }
-  if (!set_read_only(*db, true, &at.error)) return at;
+  const Dialect dialect = Dialect::detect(*db);
+  if (dialect.version) d["server"] = dialect.name();
+  if (!set_read_only(*db, dialect, true, &at.error)) return at;
   d["read_only"] = true;
   if (spec.kill_sessions) {
     int n = kill_client_sessions(*db, &err);
     d["killed_sessions"] = n;
     if (n < 0) spdlog::warn("mysql_demote: cannot list client sessions: {}", err);
   }
-  ctx.positions = positions(*db);
-  const std::string c = conn_sql(spec.connection);
-  std::optional<mysql::Row> st;
-  if (!slave_status(*db, spec.connection, &st, &at.error)) return at;
+  ctx.positions = positions(*db, dialect);
+  const std::string& c = spec.connection;
+  Status st;
+  if (!slave_status(*db, dialect, c, &st, &at.error)) return at;
 
   std::string host = "<new master host>", port = "3306";
   if (!spec.peer.empty()) {
@@ -372,21 +438,17 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
     host = p.host;
     port = std::to_string(p.port);
   }
-  const bool mariadb = db->is_mariadb();
   auto change = [&](const std::string& password_sql) {
-    return fmt::format("CHANGE MASTER{} TO MASTER_HOST={}, MASTER_PORT={}, MASTER_USER={}, "
-                       "MASTER_PASSWORD={}, {}",
-                       c, sql_quote(host), port, sql_quote(spec.replication_user), password_sql,
-                       mariadb ? "MASTER_USE_GTID=current_pos" : "MASTER_AUTO_POSITION=1");
+    return dialect.change_source(
+        c, dialect.source_options(host, port, spec.replication_user, password_sql));
   };
   const std::string shown_password =
       spec.replication_password_file.empty()
           ? "'<replication password>'"
           : "'<password from " + spec.replication_password_file + ">'";
-  const std::string statement = change(shown_password) + "; START SLAVE" + c + ";";
-  const bool to_peer = st && field(*st, "Master_Host") == host && field(*st, "Master_Port") == port;
-  const bool running = st && field(*st, "Slave_IO_Running") == "Yes" &&
-                       field(*st, "Slave_SQL_Running") == "Yes";
+  const std::string statement = change(shown_password) + "; " + dialect.start(c) + ";";
+  const bool to_peer = st && st->source_host == host && std::to_string(st->source_port) == port;
+  const bool running = st && st->io_ok() && st->sql_ok();
   if (to_peer && running) {
     d["rejoin"] = "already replicating from " + host + ":" + port;
   } else if (spec.rejoin == config::Rejoin::kManual) {
@@ -396,7 +458,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
                  "the new master, check the new master's journal entry, then run: {}",
                  statement);
   } else if (to_peer) {
-    if (!exec(*db, "START SLAVE" + c, &at.error)) return at;
+    if (!exec(*db, dialect.start(c), &at.error)) return at;
     d["rejoin"] = "restarted replication from " + host + ":" + port;
   } else {
     auto password = read_secret_file(spec.replication_password_file, &err);
@@ -406,7 +468,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
     }
     Secret secret(std::move(*password));
     std::string e;
-    db->exec("STOP SLAVE" + c, &e);  // not configured yet: nothing to stop
+    db->exec(dialect.stop(c), &e);  // not configured yet: nothing to stop
     if (!db->exec(change(sql_quote(secret.reveal())), &e)) {
       // A server error can quote the statement back: never let the password through.
       for (size_t p; !secret.empty() && (p = e.find(secret.reveal())) != std::string::npos;)
@@ -414,7 +476,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
       at.error = change(shown_password) + ": " + e;
       return at;
     }
-    if (!exec(*db, "START SLAVE" + c, &at.error)) return at;
+    if (!exec(*db, dialect.start(c), &at.error)) return at;
     d["rejoin"] = "re-pointed to " + host + ":" + port;
     d["rejoin_statement"] = statement;
     spdlog::info("mysql_demote: replicating from the new master {}:{} (GTID)", host, port);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "common/mysql/connection.hpp"
+#include "common/mysql/status.hpp"
 
 namespace hakit::notify {
 
@@ -22,7 +23,7 @@ std::string field(const mysql::Row& r, const std::string& key);
 
 /// Has the SQL thread applied everything the IO thread retrieved? `positions_valid` is false
 /// after CHANGE MASTER renamed the relay position (then GTID and the thread state decide).
-bool caught_up(const mysql::Row& slave_status, const std::string& gtid_slave_pos,
+bool caught_up(const mysql::ReplicaStatus& slave_status, const std::string& gtid_slave_pos,
                bool positions_valid, std::string* why_not);
 
 }  // namespace hakit::notify
