@@ -1,9 +1,8 @@
 #include "common/config.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
-
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -11,6 +10,7 @@
 #include <cstring>
 
 #include "common/secrets.hpp"
+#include "common/state.hpp"
 
 namespace hakit::config {
 
@@ -77,6 +77,7 @@ void parse_sections(const YAML::Node& root, Config* out, Diagnostics* diag) {
     parse_notification(e, &out->notifications[name]);
   });
   top.each_entry("instances", [&](const std::string& name, MapReader& e) {
+    if (std::string why; !valid_instance_name(name, &why)) top.error("instances", why);
     parse_instance(e, &out->instances[name]);
   });
   top.each_entry("sync", [&](const std::string& name, MapReader& e) {

@@ -1,9 +1,9 @@
 #include "common/config_http.hpp"
 
-#include <regex.h>
-
 #include <cctype>
 #include <charconv>
+
+#include "common/regex/regex.hpp"
 
 namespace hakit::config {
 
@@ -66,23 +66,30 @@ bool parse_status_ranges(const std::vector<std::string>& items, std::vector<Stat
   return true;
 }
 
+bool url_has_password(const std::string& url) {
+  auto scheme_end = url.find("://");
+  size_t start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? end : end - start);
+  auto at = authority.rfind('@');
+  return at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+}
+
+std::string url_password_refusal(const std::string& what) {
+  return what +
+         " carries a password (user:password@): it would show in ps, logs and the config; put "
+         "'user:password' in a 0600 file and give it with --auth-file (config: auth_file)";
+}
+
 bool valid_body_regex(const std::string& regex, std::string* err) {
-  regex_t re;
-  int rc = regcomp(&re, regex.c_str(), REG_EXTENDED | REG_NOSUB);
-  if (rc != 0) {
-    char buf[256];
-    regerror(rc, &re, buf, sizeof buf);
-    *err = "bad regex '" + regex + "': " + buf;
-    return false;
-  }
-  regfree(&re);
-  return true;
+  return regex::valid(regex, err);
 }
 
 void parse_http_check(MapReader& e, HttpCheckConfig* out) {
   const Millis kMin(1), kMax(3'600'000);
   out->url = e.string("url", out->url);
   if (out->url.empty()) e.error("url", "missing");
+  if (url_has_password(out->url)) e.error("url", url_password_refusal("the URL"));
   auto expect = e.strings("expect");
   if (!expect.empty()) {
     std::vector<StatusRange> ranges;

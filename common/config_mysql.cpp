@@ -13,6 +13,8 @@ void require_absolute(MapReader& e, const std::string& key, const std::string& v
 }  // namespace
 
 void parse_mysql_profile(MapReader& e, MysqlProfile* out) {
+  out->host_given = out->host_given || e.has("host");
+  out->port_given = out->port_given || e.has("port");
   out->host = e.string("host", out->host);
   out->port = static_cast<int>(e.integer("port", out->port, 1, 65535));
   out->socket = e.string("socket", out->socket);
@@ -71,6 +73,8 @@ void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
   out->allow_donor = e.boolean("allow_donor", out->allow_donor);
   out->query = e.string("query", out->query);
   out->max_age = e.duration("max_age", out->max_age, Millis(1), Millis(365LL * 86'400'000));
+  out->future_tolerance =
+      e.duration("future_tolerance", out->future_tolerance, Millis(0), Millis(86'400'000));
   out->maintenance_file = e.string("maintenance_file", out->maintenance_file);
   require_absolute(e, "maintenance_file", out->maintenance_file);
   out->warning_fails = e.boolean("warning_fails", out->warning_fails);

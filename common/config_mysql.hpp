@@ -12,6 +12,8 @@ namespace hakit::config {
 struct MysqlProfile {
   std::string host = "127.0.0.1";
   int port = 3306;
+  bool host_given = false;  ///< host set by the config or the command line (beats defaults_file)
+  bool port_given = false;  ///< port set by the config or the command line (beats defaults_file)
   std::string socket;
   std::string user;
   std::string password_file;   ///< secret file: first line is the password
@@ -52,6 +54,7 @@ struct MysqlCheckConfig {
   bool allow_donor = false;                 ///< galera: Donor/Desynced counts as healthy
   std::string query;                        ///< freshness: SQL returning a timestamp
   Millis max_age{300'000};                  ///< freshness
+  Millis future_tolerance{60'000};          ///< freshness: a newer timestamp is reported
   std::string maintenance_file;             ///< overrides the top-level maintenance_file
   bool warning_fails = false;               ///< WARNING exits 1 (fails keepalived); default 0
 };

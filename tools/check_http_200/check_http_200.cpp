@@ -1,12 +1,12 @@
 #include "check_http_200/check_http_200.hpp"
 
 #include <fmt/format.h>
-#include <regex.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <fstream>
 
+#include "common/regex/regex.hpp"
 #include "common/secrets.hpp"
 
 namespace hakit::check_http {
@@ -46,17 +46,13 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-/// Body match: substring or POSIX extended regex over the bytes read (NULs included).
+/// Body match: substring or RE2 regex over the bytes read (NULs included). RE2 matches in
+/// time linear in the body, which max_body bounds.
 bool body_matches(const config::HttpCheckConfig& c, const std::string& body) {
   if (!c.body_string.empty()) return body.find(c.body_string) != std::string::npos;
-  regex_t re;
-  if (regcomp(&re, c.body_regex.c_str(), REG_EXTENDED | REG_NOSUB) != 0) return false;
-  regmatch_t m[1];
-  m[0].rm_so = 0;
-  m[0].rm_eo = static_cast<regoff_t>(body.size());
-  bool found = regexec(&re, body.c_str(), 1, m, REG_STARTEND) == 0;
-  regfree(&re);
-  return found;
+  std::string err;
+  auto re = regex::Regex::compile(c.body_regex, &err);
+  return re && re->search(body);
 }
 
 std::string shorten(std::string s, size_t max = 60) {
@@ -125,7 +121,8 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
       ->transform(CLI::IsMember({"GET", "HEAD"}, CLI::ignore_case));
   app->add_option("-s,--string", c.body_string, "The body must contain this text")
       ->type_name("TEXT");
-  app->add_option("-r,--regex", c.body_regex, "The body must match this POSIX extended regex")
+  app->add_option("-r,--regex", c.body_regex,
+                  "The body must match this regex (RE2 syntax, linear time)")
       ->type_name("REGEX");
   app->add_flag("--invert,!--no-invert", c.invert_match,
                 "CRITICAL when the string/regex DOES match (e.g. an error page)");
@@ -226,6 +223,11 @@ bool resolve_options(const config::Config& cfg, const std::vector<std::string>& 
   const auto& c = opts->check;
   if (c.url.empty()) {
     *err = "no URL: give one, or --check NAME";
+    return false;
+  }
+  // Before parse_url: its messages quote the URL.
+  if (config::url_has_password(c.url)) {
+    *err = config::url_password_refusal("the URL");
     return false;
   }
   http::UrlParts url;

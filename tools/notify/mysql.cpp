@@ -12,15 +12,6 @@
 
 namespace hakit::notify {
 
-std::string sql_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
 std::map<std::uint32_t, std::uint64_t> parse_gtid_list(const std::string& text) {
   std::map<std::uint32_t, std::uint64_t> out;
   std::stringstream in(text);
@@ -83,14 +74,16 @@ namespace {
 
 constexpr const char* kNoConnection = "There is no master connection";
 
-std::string conn_sql(const std::string& name) { return name.empty() ? "" : " " + sql_quote(name); }
+std::string conn_sql(const Db& db, const std::string& name) {
+  return name.empty() ? "" : " " + db.quote(name);
+}
 
 // SHOW SLAVE STATUS; nullopt when no replication is configured (or the named one is gone).
 bool slave_status(Db& db, const std::string& conn, std::optional<mysql::Row>* out,
                   std::string* err) {
   std::vector<mysql::Row> rows;
   std::string e;
-  if (!db.query("SHOW SLAVE" + conn_sql(conn) + " STATUS", &rows, &e)) {
+  if (!db.query("SHOW SLAVE" + conn_sql(db, conn) + " STATUS", &rows, &e)) {
     if (e.find(kNoConnection) != std::string::npos) {
       out->reset();
       return true;
@@ -236,7 +229,7 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     at.error = fmt::format("cannot connect to {}: {}", spec.mysql, err);
     return at;
   }
-  const std::string c = conn_sql(spec.connection);
+  const std::string c = conn_sql(*db, spec.connection);
   std::optional<mysql::Row> st;
   if (!slave_status(*db, spec.connection, &st, &at.error)) return at;
   const auto catchup_deadline = std::min(deadline, Clock::now() + spec.catchup_timeout);
@@ -269,9 +262,9 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     // drops the relay log unless it is told where the SQL thread stands, so name its position.
     if (!exec(*db, "STOP SLAVE" + c, &at.error)) return at;
     if (!slave_status(*db, spec.connection, &st, &at.error) || !st) return at;
-    std::string change = fmt::format("CHANGE MASTER{} TO MASTER_DELAY=0, RELAY_LOG_FILE={}, RELAY_LOG_POS={}",
-                                     c, sql_quote(field(*st, "Relay_Log_File")),
-                                     field(*st, "Relay_Log_Pos"));
+    std::string change =
+        fmt::format("CHANGE MASTER{} TO MASTER_DELAY=0, RELAY_LOG_FILE={}, RELAY_LOG_POS={}", c,
+                    db->quote(field(*st, "Relay_Log_File")), field(*st, "Relay_Log_Pos"));
     if (!exec(*db, change, &at.error)) return at;
     d["master_delay_cleared"] = field(*st, "SQL_Delay");
     spdlog::info("mysql_promote: MASTER_DELAY {} cleared so the relay log is applied now",
@@ -362,7 +355,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
     if (n < 0) spdlog::warn("mysql_demote: cannot list client sessions: {}", err);
   }
   ctx.positions = positions(*db);
-  const std::string c = conn_sql(spec.connection);
+  const std::string c = conn_sql(*db, spec.connection);
   std::optional<mysql::Row> st;
   if (!slave_status(*db, spec.connection, &st, &at.error)) return at;
 
@@ -374,10 +367,11 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
   }
   const bool mariadb = db->is_mariadb();
   auto change = [&](const std::string& password_sql) {
-    return fmt::format("CHANGE MASTER{} TO MASTER_HOST={}, MASTER_PORT={}, MASTER_USER={}, "
-                       "MASTER_PASSWORD={}, {}",
-                       c, sql_quote(host), port, sql_quote(spec.replication_user), password_sql,
-                       mariadb ? "MASTER_USE_GTID=current_pos" : "MASTER_AUTO_POSITION=1");
+    return fmt::format(
+        "CHANGE MASTER{} TO MASTER_HOST={}, MASTER_PORT={}, MASTER_USER={}, "
+        "MASTER_PASSWORD={}, {}",
+        c, db->quote(host), port, db->quote(spec.replication_user), password_sql,
+        mariadb ? "MASTER_USE_GTID=current_pos" : "MASTER_AUTO_POSITION=1");
   };
   const std::string shown_password =
       spec.replication_password_file.empty()
@@ -407,7 +401,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
     Secret secret(std::move(*password));
     std::string e;
     db->exec("STOP SLAVE" + c, &e);  // not configured yet: nothing to stop
-    if (!db->exec(change(sql_quote(secret.reveal())), &e)) {
+    if (!db->exec(change(db->quote(secret.reveal())), &e)) {
       // A server error can quote the statement back: never let the password through.
       for (size_t p; !secret.empty() && (p = e.find(secret.reveal())) != std::string::npos;)
         e.replace(p, secret.reveal().size(), "***");

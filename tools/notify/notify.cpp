@@ -154,6 +154,7 @@ bool make_event(const Options& opt, const config::Config& cfg, Event* ev, std::s
     *err = "no instance: use --instance NAME, or keepalived's generic arguments TYPE NAME STATE";
     return false;
   }
+  if (!valid_instance_name(name, err)) return false;
   if (!cfg.instances.count(name)) {
     std::set<std::string> known;
     for (const auto& [k, v] : cfg.instances) known.insert(k);
