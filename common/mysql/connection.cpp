@@ -1,8 +1,8 @@
 #include "common/mysql/connection.hpp"
 
+#include <errmsg.h>
 #include <fmt/format.h>
 #include <mysql.h>
-#include <errmsg.h>
 #include <mysqld_error.h>
 #include <poll.h>
 

@@ -124,9 +124,8 @@ TEST_CASE("check_mysql_slave options: -H/-P equal to the defaults still beat --d
   config::Config none;
   check_mysql::Options o;
   std::string err;
-  REQUIRE_FALSE(resolve(none,
-                        {"--defaults-file", "/etc/hakit/peer.cnf", "-H", "127.0.0.1", "-P", "3306"},
-                        &o, &err));
+  REQUIRE_FALSE(resolve(
+      none, {"--defaults-file", "/etc/hakit/peer.cnf", "-H", "127.0.0.1", "-P", "3306"}, &o, &err));
   CHECK(o.profile.defaults_file == "/etc/hakit/peer.cnf");
   CHECK(o.profile.host_given);
   CHECK(o.profile.port_given);
@@ -143,9 +142,8 @@ TEST_CASE("check_mysql_slave options: -H/-P equal to the defaults still beat --d
   CHECK_FALSE(cfg.mysql["p"].port_given);
   // Freshness tolerance from the command line.
   check_mysql::Options o3;
-  REQUIRE_FALSE(resolve(none, {"--mode", "freshness", "-q", "SELECT 1", "--future-tolerance",
-                               "10s"},
-                        &o3, &err));
+  REQUIRE_FALSE(resolve(
+      none, {"--mode", "freshness", "-q", "SELECT 1", "--future-tolerance", "10s"}, &o3, &err));
   CHECK(o3.check.future_tolerance == Millis(10000));
 }
 

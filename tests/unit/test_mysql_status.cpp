@@ -376,7 +376,8 @@ TEST_CASE("check_mysql_slave: freshness of a timestamp in the future (clock skew
   REQUIRE(age);
   auto r = check_mysql::evaluate_freshness(c, age, "");
   CHECK(r.state == State::kWarning);
-  CHECK(r.summary.find("timestamp 2 h 0 m in the future (> 1 m 0 s tolerance): clock skew or bad data") !=
+  CHECK(r.summary.find(
+            "timestamp 2 h 0 m in the future (> 1 m 0 s tolerance): clock skew or bad data") !=
         std::string::npos);
   // Inside the tolerance: fresh.
   r = check_mysql::evaluate_freshness(c, -30.0, "");
