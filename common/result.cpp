@@ -6,12 +6,15 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string_view>
 
 namespace hakit {
 
 namespace {
 // Bytes of the maintenance file shown as its reason.
 constexpr size_t kMaintenanceReasonBytes = 100;
+// Longest summary printed in the one-line output (Nagios keeps 4 KB of plugin output).
+constexpr size_t kMaxSummaryBytes = 2048;
 }  // namespace
 
 const char* state_name(State s) {
@@ -70,7 +73,9 @@ std::string CheckResult::render(const std::string& service) const {
   // One line only: a stray newline in a server's message must not split the output, and no
   // other control character from a server (escape sequences, NUL) reaches a terminal or
   // a monitoring UI raw.
-  for (char c : summary) {
+  // Bounded: a server's 100 KB reason phrase or error text must not become the line.
+  const bool cut = summary.size() > kMaxSummaryBytes;
+  for (char c : std::string_view(summary).substr(0, kMaxSummaryBytes)) {
     auto u = static_cast<unsigned char>(c);
     if (c == '\n' || c == '\r' || c == '\t' || c == '|')
       line += ' ';
@@ -79,6 +84,7 @@ std::string CheckResult::render(const std::string& service) const {
     else
       line += c;
   }
+  if (cut) line += "...";
   if (!perfdata.empty()) {
     line += " |";
     for (const auto& p : perfdata) line += " " + p.render();

@@ -466,6 +466,12 @@ TEST_CASE("one-line output: control characters from servers are escaped") {
   std::string line = r.render("HTTP");
   CHECK(line == "HTTP CRITICAL - status 500 Bad\\x1b[2J\\x07 reason second line\\x00x");
   for (char c : line) CHECK(static_cast<unsigned char>(c) >= 0x20);
+  // Bounded: a 100 KB reason phrase does not become a 100 KB line; perfdata stays.
+  r.summary = "status 500 " + std::string(100000, 'r');
+  r.perfdata.push_back({"time", 0.5, "s", {}, {}, 0.0, {}});
+  line = r.render("HTTP");
+  CHECK(line.size() < 2200);
+  CHECK(line.find("rrr... | time=0.5s;;;0") != std::string::npos);
 }
 
 TEST_CASE("regex: hostile patterns are errors, never a crash or a hang") {
