@@ -90,6 +90,33 @@ install(CODE "
     set(hakit_run \"\${CMAKE_INSTALL_PREFIX}/run\")
   endif()
   set(ro OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  # Directories are 0755 whatever the umask (cmake/install_dirs.cmake): the ones this install
+  # created for the rules above, and (hakit_make_dirs) the ones made here with their missing
+  # parents. A directory that existed before is never touched.
+  set(CMAKE_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
+      OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+  foreach(top IN LISTS hakit_created_dirs)
+    file(GLOB_RECURSE below LIST_DIRECTORIES true \"\${top}/*\")
+    foreach(x \"\${top}\" \${below})
+      if(IS_DIRECTORY \"\${x}\" AND NOT IS_SYMLINK \"\${x}\")
+        file(CHMOD \"\${x}\" DIRECTORY_PERMISSIONS \${CMAKE_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS})
+      endif()
+    endforeach()
+  endforeach()
+  function(hakit_make_dirs path)
+    set(p \"\${path}\")
+    set(missing)
+    while(NOT EXISTS \"\${p}\")
+      list(PREPEND missing \"\${p}\")
+      get_filename_component(p \"\${p}\" DIRECTORY)
+    endwhile()
+    foreach(m IN LISTS missing)
+      file(MAKE_DIRECTORY \"\${m}\")
+      file(CHMOD \"\${m}\" DIRECTORY_PERMISSIONS \${CMAKE_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS})
+    endforeach()
+  endfunction()
+  hakit_make_dirs(\"\$ENV{DESTDIR}\${hakit_etc}/logrotate.d\")
+  hakit_make_dirs(\"\$ENV{DESTDIR}\${hakit_etc}/hakit\")
   file(INSTALL DESTINATION \"\${hakit_etc}/logrotate.d\" TYPE FILE PERMISSIONS \${ro}
        RENAME hakit FILES \"${HAKIT_PACKAGING_DIR}/logrotate\")
   # An existing hakit.yaml is the operator's: never overwritten (the package relies on dpkg's
@@ -106,7 +133,7 @@ install(CODE "
   if(NOT DEFINED ENV{HAKIT_PACKAGE_STAGING})
     set(rx OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE)
     foreach(d \"\${hakit_var}/lib/hakit\" \"\${hakit_run}/hakit\" \"\${hakit_var}/log/hakit\")
-      file(MAKE_DIRECTORY \"\$ENV{DESTDIR}\${d}\")
+      hakit_make_dirs(\"\$ENV{DESTDIR}\${d}\")
       if(d MATCHES \"/log/hakit\$\")
         file(CHMOD \"\$ENV{DESTDIR}\${d}\" DIRECTORY_PERMISSIONS \${rx})
       else()

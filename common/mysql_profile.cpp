@@ -15,6 +15,8 @@ void require_absolute(MapReader& e, const std::string& key, const std::string& v
 }  // namespace
 
 void parse_mysql_profile(MapReader& e, MysqlProfile* out) {
+  out->host_given = out->host_given || e.has("host");
+  out->port_given = out->port_given || e.has("port");
   out->host = e.string("host", out->host);
   out->port = static_cast<int>(e.integer("port", out->port, 1, 65535));
   out->socket = e.string("socket", out->socket);

@@ -13,6 +13,8 @@ namespace hakit::config {
 struct MysqlProfile {
   std::string host = "127.0.0.1";
   int port = 3306;
+  bool host_given = false;  ///< host set by the config or the command line (beats defaults_file)
+  bool port_given = false;  ///< port set by the config or the command line (beats defaults_file)
   std::string socket;
   std::string user;
   std::string password_file;  ///< secret file: first line is the password

@@ -1,11 +1,21 @@
 #include "common/result.hpp"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include <fstream>
+#include <cerrno>
+#include <string_view>
 
 namespace hakit {
+
+namespace {
+// Bytes of the maintenance file shown as its reason.
+constexpr size_t kMaintenanceReasonBytes = 100;
+// Longest summary printed in the one-line output (Nagios keeps 4 KB of plugin output).
+constexpr size_t kMaxSummaryBytes = 2048;
+}  // namespace
 
 const char* state_name(State s) {
   switch (s) {
@@ -59,10 +69,22 @@ std::string Perfdata::render() const {
 }
 
 std::string CheckResult::render(const std::string& service) const {
-  std::string line = fmt::format("{} {} - {}", service, state_name(state), summary);
-  // One line only: a stray newline in a server's message must not split the output.
-  for (char& c : line)
-    if (c == '\n' || c == '\r' || c == '|') c = ' ';
+  std::string line = fmt::format("{} {} - ", service, state_name(state));
+  // One line only: a stray newline in a server's message must not split the output, and no
+  // other control character from a server (escape sequences, NUL) reaches a terminal or
+  // a monitoring UI raw.
+  // Bounded: a server's 100 KB reason phrase or error text must not become the line.
+  const bool cut = summary.size() > kMaxSummaryBytes;
+  for (char c : std::string_view(summary).substr(0, kMaxSummaryBytes)) {
+    auto u = static_cast<unsigned char>(c);
+    if (c == '\n' || c == '\r' || c == '\t' || c == '|')
+      line += ' ';
+    else if (u < 0x20 || u == 0x7f)
+      line += fmt::format("\\x{:02x}", u);
+    else
+      line += c;
+  }
+  if (cut) line += "...";
   if (!perfdata.empty()) {
     line += " |";
     for (const auto& p : perfdata) line += " " + p.render();
@@ -76,13 +98,29 @@ std::optional<CheckResult> maintenance_result(const std::string& path) {
   CheckResult res;
   res.state = State::kCritical;
   res.summary = fmt::format("maintenance: {} exists, failing on purpose", path);
-  // The file's first line, when there is one, says why (who, which ticket).
-  std::ifstream in(path);
-  std::string why;
-  if (in && std::getline(in, why) && !why.empty()) {
-    if (why.size() > 100) why = why.substr(0, 100) + "...";
-    res.summary += " (" + why + ")";
+  if (!S_ISREG(st.st_mode)) {
+    // A FIFO would block the read until a writer comes, a device (/dev/zero) never ends:
+    // its presence is the signal, its content is not read.
+    res.summary += " (not a regular file: content not read)";
+    return res;
   }
+  // The file's first line, when there is one, says why (who, which ticket). Read bounded and
+  // non-blocking: the path may be swapped for a FIFO between stat() and open().
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) return res;
+  char buf[kMaintenanceReasonBytes + 1];
+  ssize_t n = -1;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    do n = read(fd, buf, sizeof buf);
+    while (n < 0 && errno == EINTR);
+  }
+  close(fd);
+  if (n <= 0) return res;
+  std::string why(buf, static_cast<size_t>(n));
+  why = why.substr(0, why.find('\n'));
+  if (!why.empty() && why.back() == '\r') why.pop_back();
+  if (why.size() > kMaintenanceReasonBytes) why = why.substr(0, kMaintenanceReasonBytes) + "...";
+  if (!why.empty()) res.summary += " (" + why + ")";
   return res;
 }
 

@@ -138,10 +138,13 @@ bool Journal::append(Json entry, std::string* err) const {
     *err = fmt::format("cannot open journal {}: {}", path_, std::strerror(errno));
     return false;
   }
-  // A line torn by a crash or a full disk must not swallow this entry: start on a new line.
-  if (fstat(fd, &st) == 0 && st.st_size > 0) {
+  // A line torn by a crash must not swallow this entry: start on a new line.
+  off_t size_before = -1;
+  if (fstat(fd, &st) == 0) {
+    size_before = st.st_size;
     char last = '\n';
-    if (pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') line.insert(0, "\n");
+    if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n')
+      line.insert(0, "\n");
   }
   // One write() per entry: O_APPEND places it whole, and the lock keeps rotation out.
   size_t off = 0;
@@ -156,6 +159,10 @@ bool Journal::append(Json entry, std::string* err) const {
     }
     off += static_cast<size_t>(n);
   }
+  // A full disk (ENOSPC after part of the line went in) must not leave a torn line: cut the
+  // journal back to where this entry began. The lock keeps other writers out meanwhile.
+  if (!ok && off > 0 && size_before >= 0 && ftruncate(fd, size_before) != 0)
+    *err += fmt::format(" (and cannot cut the partial line: {})", std::strerror(errno));
   if (fsync(fd) != 0 && ok) {
     *err = fmt::format("cannot fsync journal {}: {}", path_, std::strerror(errno));
     ok = false;
@@ -239,14 +246,38 @@ static std::string role_path(const std::string& state_dir, const std::string& in
   return fmt::format("{}/role.{}", state_dir, instance);
 }
 
-// An instance name becomes a file name: no path separators, no hidden or empty names.
-static bool valid_instance_name(const std::string& name) {
-  return !name.empty() && name.size() <= 128 && name[0] != '.' &&
-         name.find_first_of("/\\\n") == std::string::npos && name.find('\0') == std::string::npos;
+bool valid_instance_name(const std::string& name, std::string* err) {
+  // An instance name becomes part of file names in run_dir and state_dir (locks, tickets,
+  // role records, metrics): no path separators, no hidden or empty names, no control
+  // characters, bounded length.
+  const char* why = nullptr;
+  if (name.empty())
+    why = "empty";
+  else if (name.size() > kMaxInstanceName)
+    why = "longer than 128 characters";
+  else if (name[0] == '.')
+    why = "starts with '.'";
+  else if (name.find_first_of("/\\") != std::string::npos)
+    why = "contains '/' or '\\'";
+  else if (std::any_of(name.begin(), name.end(), [](char c) {
+             return static_cast<unsigned char>(c) < 0x20 || c == 0x7f || c == ' ';
+           }))
+    why = "contains a space or a control character";
+  if (!why) return true;
+  if (err) {
+    std::string shown;
+    for (char c : name.substr(0, 40))
+      shown += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? '?' : c;
+    *err = fmt::format(
+        "'{}{}' is not a usable instance name: {} (it names files in run_dir "
+        "and state_dir)",
+        shown, name.size() > 40 ? "..." : "", why);
+  }
+  return false;
 }
 
 std::optional<RoleRecord> read_role(const std::string& state_dir, const std::string& instance) {
-  if (!valid_instance_name(instance)) return std::nullopt;
+  if (!valid_instance_name(instance, nullptr)) return std::nullopt;
   std::string text;
   if (!read_small_file(role_path(state_dir, instance), &text)) return std::nullopt;
   Json j = Json::parse(text, nullptr, false);
@@ -256,10 +287,7 @@ std::optional<RoleRecord> read_role(const std::string& state_dir, const std::str
 
 bool write_role(const std::string& state_dir, const std::string& instance, const RoleRecord& r,
                 std::string* err) {
-  if (!valid_instance_name(instance)) {
-    *err = fmt::format("'{}' is not a usable instance name for a state file", instance);
-    return false;
-  }
+  if (!valid_instance_name(instance, err)) return false;
   Json j{{"role", r.role}, {"time", r.time.empty() ? now_rfc3339() : r.time}, {"event", r.event}};
   return write_file_atomic(role_path(state_dir, instance), j.dump() + "\n", 0644, err);
 }

@@ -46,6 +46,13 @@ FailoverFlag read_failover_flag(const std::string& state_dir);
 bool set_failover_flag(const std::string& state_dir, const FailoverFlag& flag, std::string* err);
 bool clear_failover_flag(const std::string& state_dir, std::string* err);
 
+/// Longest instance name accepted.
+inline constexpr std::size_t kMaxInstanceName = 128;
+
+/// True when `name` can name files in run_dir/state_dir (no '/', '..', NUL, control
+/// characters; 1-128 characters); else *err (when given) says why.
+bool valid_instance_name(const std::string& name, std::string* err);
+
 /// The role the notify tools last put an instance in ("master", "backup", "fault", "stop").
 struct RoleRecord {
   std::string role;

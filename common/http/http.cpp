@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <cctype>
 #include <cstring>
 #include <ctime>
 #include <memory>
@@ -115,8 +116,8 @@ int on_debug(CURL*, curl_infotype type, char* data, size_t size, void*) {
     size_t end = text.find('\n', start);
     if (end == std::string::npos) end = text.size();
     std::string line = trim(text.substr(start, end - start));
-    // Credentials must not reach the log, even at debug level.
-    if (strncasecmp(line.c_str(), "authorization:", 14) == 0) line = "Authorization: <hidden>";
+    // Credentials must not reach the log, even at debug level (request and response headers).
+    if (type != CURLINFO_TEXT) line = redact_header_line(line);
     if (!line.empty()) spdlog::debug("curl {} {}", tag, line);
     start = end + 1;
   }
@@ -273,6 +274,21 @@ const std::string* Response::header(const std::string& name) const {
   for (const auto& [k, v] : headers)
     if (strcasecmp(k.c_str(), name.c_str()) == 0) return &v;
   return nullptr;
+}
+
+bool sensitive_header(std::string_view name) {
+  std::string lower;
+  for (char c : name) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "cookie" || lower == "set-cookie") return true;
+  for (const char* word : {"auth", "token", "secret", "key", "session", "password", "cookie"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
+}
+
+std::string redact_header_line(const std::string& line) {
+  auto colon = line.find(':');
+  if (colon == std::string::npos || !sensitive_header(line.substr(0, colon))) return line;
+  return line.substr(0, colon) + ": <hidden>";
 }
 
 bool parse_url(const std::string& url, UrlParts* out, std::string* err) {

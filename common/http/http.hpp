@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -104,6 +105,14 @@ bool parse_url(const std::string& url, UrlParts* out, std::string* err);
 /// `url` with its host replaced by `host` (for SNI with --connect-to).
 bool replace_url_host(const std::string& url, const std::string& host, std::string* out,
                       std::string* err);
+
+/// True when a header's value is a credential and must not be logged: Authorization,
+/// Proxy-Authorization, Cookie, Set-Cookie, and any name containing token, secret, key,
+/// auth, session or password (X-Api-Key, X-Auth-Token ...). Case-insensitive.
+bool sensitive_header(std::string_view name);
+
+/// One header line for a debug log: "Name: <hidden>" when sensitive_header(Name).
+std::string redact_header_line(const std::string& line);
 
 /// libcurl's version line ("libcurl/7.88.1 OpenSSL/3.0.x"), for --version -v and logs.
 std::string curl_version();

@@ -1,20 +1,21 @@
 #include "common/mysql/connection.hpp"
 
+#include <errmsg.h>
 #include <fmt/format.h>
 #include <mysql.h>
-#include <errmsg.h>
 #include <mysqld_error.h>
 #include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <mutex>
-#include <regex>
 
 #ifdef HAKIT_MARIADB_STATIC
 #include <openssl/crypto.h>
 #endif
 
+#include "common/mysql/resolve.hpp"
+#include "common/mysql/status.hpp"
 #include "common/secrets.hpp"
 
 namespace hakit::mysql {
@@ -32,10 +33,11 @@ namespace {
 // "Access denied; you need (at least one of) the SUPER, SLAVE MONITOR privilege(s) for this
 // operation" → "SUPER, SLAVE MONITOR".
 std::string needed_privilege(const std::string& msg) {
-  static const std::regex re("the (.*) privilege");
-  std::smatch m;
-  if (std::regex_search(msg, m, re)) return m[1].str();
-  return "";
+  // Plain string search, not std::regex: the text comes from the server.
+  auto start = msg.find("the ");
+  auto end = msg.rfind(" privilege");
+  if (start == std::string::npos || end == std::string::npos || end < start + 4) return "";
+  return msg.substr(start + 4, end - start - 4);
 }
 
 std::string explain(unsigned code, const std::string& msg) {
@@ -245,14 +247,38 @@ std::unique_ptr<Connection> Connection::open_impl(const config::MysqlProfile& p,
     }
     password = Secret(std::move(*pw));
   }
-  // With a defaults_file, host/port/user come from the file unless the profile sets them.
-  const bool from_file = !p.defaults_file.empty();
-  const char* host = !p.socket.empty() ? "localhost"
-                     : (from_file && p.host == config::MysqlProfile{}.host) ? nullptr
-                                                                           : p.host.c_str();
-  unsigned port = (from_file && p.port == config::MysqlProfile{}.port)
-                      ? 0u
-                      : static_cast<unsigned>(p.port);
+  const ConnectTarget target = connect_target(p);
+  std::string host_storage = target.host.value_or("");
+  // Resolve the name ourselves, bounded by the connect timeout and the deadline: the
+  // connector's own lookup blocks (see resolve.hpp). A verified TLS connection keeps the name
+  // (the certificate is checked against it); the connector's lookup then repeats one that
+  // just answered.
+  if (target.host && !is_literal_host(*target.host)) {
+    Millis limit = c->connect_timeout_;
+    if (deadline) limit = std::min(limit, std::chrono::ceil<Millis>(*deadline - Clock::now()));
+    Lookup l = resolve_bounded(*target.host, std::max(limit, Millis(0)));
+    if (l.outcome == Lookup::Outcome::kTimedOut) {
+      err->code = CR_UNKNOWN_HOST;
+      err->explanation = fmt::format(
+          "name lookup of '{}' timed out after {} (DNS server not answering? see "
+          "/etc/resolv.conf, or use an address)",
+          *target.host, format_duration(limit));
+      err->message = err->explanation;
+      err->timed_out = true;
+      err->deadline = false;  // keep this explanation: it names the lookup, not the server
+      return nullptr;
+    }
+    if (l.outcome == Lookup::Outcome::kFailed) {
+      err->code = CR_UNKNOWN_HOST;
+      err->explanation =
+          fmt::format("unknown host '{}' (DNS lookup failed: {})", *target.host, l.error);
+      err->message = err->explanation;
+      return nullptr;
+    }
+    if (!(p.wants_tls() && p.tls_verify_server_cert)) host_storage = l.address;
+  }
+  const char* host = target.host ? host_storage.c_str() : nullptr;
+  const unsigned port = target.port;
   const char* user = p.user.empty() ? nullptr : p.user.c_str();
   const char* pass = password.empty() ? nullptr : password.reveal().c_str();
   const char* sock = p.socket.empty() ? nullptr : p.socket.c_str();
@@ -267,6 +293,17 @@ std::unique_ptr<Connection> Connection::open_impl(const config::MysqlProfile& p,
     return nullptr;
   }
   return c;
+}
+
+ConnectTarget connect_target(const config::MysqlProfile& p) {
+  ConnectTarget t;
+  const bool from_file = !p.defaults_file.empty();
+  if (!p.socket.empty())
+    t.host = "localhost";
+  else if (!from_file || p.host_given)
+    t.host = p.host;
+  t.port = from_file && !p.port_given ? 0u : static_cast<unsigned>(p.port);
+  return t;
 }
 
 Connection::~Connection() {
@@ -381,6 +418,15 @@ bool Connection::is_mariadb() const {
 }
 
 unsigned long Connection::version_number() const { return mysql_get_server_version(m_); }
+
+bool Connection::no_backslash_escapes() const {
+  // The server reports the mode in the status flags of every OK packet and the handshake.
+  return (m_->server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) != 0;
+}
+
+std::string Connection::quote(const std::string& s) const {
+  return sql_quote(s, no_backslash_escapes());
+}
 
 std::string Connection::tls_cipher() const {
   const char* c = mysql_get_ssl_cipher(m_);

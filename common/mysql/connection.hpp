@@ -37,6 +37,16 @@ struct Error {
 /// Clock of the overall deadline.
 using Clock = std::chrono::steady_clock;
 
+/// Where a profile connects. With a defaults_file, host and port come from the file unless
+/// the profile (config key or command line) gives them, even with the default values.
+struct ConnectTarget {
+  std::optional<std::string> host;  ///< nullopt: the defaults file's (or the connector's)
+  unsigned port = 0;                ///< 0: the defaults file's (or 3306)
+};
+
+/// The host and port a profile asks for; see ConnectTarget.
+ConnectTarget connect_target(const config::MysqlProfile& profile);
+
 class Connection {
  public:
   /// Connects with the profile's timeouts (millisecond precision).
@@ -67,6 +77,10 @@ class Connection {
   void set_deadline(std::optional<Clock::time_point> deadline) { deadline_ = deadline; }
   /// The TLS cipher in use, or "" when the connection is not encrypted.
   std::string tls_cipher() const;
+  /// The session's sql_mode has NO_BACKSLASH_ESCAPES (as the server last reported it).
+  bool no_backslash_escapes() const;
+  /// `s` as an SQL string literal that is right under this session's sql_mode.
+  std::string quote(const std::string& s) const;
 
  private:
   explicit Connection(st_mysql* m) : m_(m) {}

@@ -10,7 +10,10 @@
 namespace hakit::mysql {
 
 std::string replica_status_sql(bool mariadb, unsigned long version,
-                               const std::string& connection_name) {
+                               const std::string& connection_name, bool no_backslash_escapes) {
+  auto sql_quote = [no_backslash_escapes](const std::string& s) {
+    return mysql::sql_quote(s, no_backslash_escapes);
+  };
   const bool replica_word = mariadb ? version >= 100501 : version >= 80022;
   const std::string word = replica_word ? "REPLICA" : "SLAVE";
   if (mariadb) {
@@ -21,15 +24,36 @@ std::string replica_status_sql(bool mariadb, unsigned long version,
   return fmt::format("SHOW {} STATUS FOR CHANNEL {}", word, sql_quote(connection_name));
 }
 
-std::string sql_quote(const std::string& s) {
+std::string sql_quote(const std::string& s, bool no_backslash_escapes) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    if (c == '\0') {
-      out += "\\0";
+    if (no_backslash_escapes) {
+      // A backslash is an ordinary character there; only the quote needs doubling.
+      out += c == '\'' ? std::string("''") : std::string(1, c);
       continue;
     }
-    out += c;
+    switch (c) {
+      case '\'':
+        out += "\\'";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\0':
+        out += "\\0";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\x1a':
+        out += "\\Z";
+        break;
+      default:
+        out += c;
+    }
   }
   return out + "'";
 }

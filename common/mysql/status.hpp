@@ -15,11 +15,14 @@ namespace hakit::mysql {
 /// MariaDB >= 10.5.1 and MySQL >= 8.0.22 speak REPLICA; older ones only SLAVE. On MariaDB
 /// without a connection name, ALL ... STATUS lists every named connection (multi-source).
 /// A name selects one MariaDB connection, or one MySQL channel (FOR CHANNEL).
+/// `no_backslash_escapes`: the session's sql_mode has NO_BACKSLASH_ESCAPES (see sql_quote).
 std::string replica_status_sql(bool mariadb, unsigned long version,
-                               const std::string& connection_name);
+                               const std::string& connection_name, bool no_backslash_escapes);
 
-/// Quotes a string as an SQL literal ('...' with \\ and ' escaped).
-std::string sql_quote(const std::string& s);
+/// Quotes a string as an SQL literal for a session with or without NO_BACKSLASH_ESCAPES in
+/// its sql_mode ('it''s' with it, 'it\\'s' and \\\\, \\0 ... without), as
+/// mysql_real_escape_string does. Connection::quote() knows the session's mode.
+std::string sql_quote(const std::string& s, bool no_backslash_escapes);
 
 /// One replication connection: a row of SHOW SLAVE/REPLICA STATUS in either spelling.
 struct ReplicaStatus {

@@ -21,15 +21,16 @@ def conn_args(server, creds):
             "--password-file", creds.password_file]
 
 
-def check(*args, env_config=None, timeout=30):
-    """Runs the check; returns (exit code, the one stdout line, stderr, seconds)."""
+def check(*args, env_config=None, timeout=30, **kw):
+    """Runs the check; returns (exit code, the one stdout line, stderr, seconds). `kw` goes to
+    subprocess (e.g. preexec_fn from FakeDns.resolver_preexec())."""
     env = dict(os.environ)
     env.pop("HAKIT_CONFIG", None)
     if env_config:
         env["HAKIT_CONFIG"] = env_config
     argv = [binary(), "--maintenance-file", ""] + [str(a) for a in args]
     t = time.monotonic()
-    r = run(argv, timeout=timeout, env=env)
+    r = run(argv, timeout=timeout, env=env, **kw)
     took = time.monotonic() - t
     lines = r.stdout.splitlines()
     assert len(lines) == 1, f"expected one line on stdout, got {r.stdout!r} (stderr {r.stderr!r})"

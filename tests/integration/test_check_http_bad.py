@@ -2,9 +2,13 @@
 most 50 ms (measured by libcurl, and by the wall clock with slack for a loaded 2-core box),
 resets and garbage give CRITICAL naming the cause, huge and endless bodies are cut at the cap,
 redirect loops end. Never a hang, never a crash (exit codes 0-3 only)."""
+import os
+import shutil
+
 import pytest
 
 from check_http_common import check
+from fixtures.common import tempdir, write_config
 from fixtures.badhttp import BadHttp, FakeDns
 
 TIMEOUT = 1.0
@@ -119,3 +123,57 @@ def test_tls_handshake_that_never_completes(bad):
     # TCP connects (the kernel accepts), the ClientHello is never answered.
     r = check(f"https://127.0.0.1:{bad.silent_port}/", "-t", "1s")
     assert_costs_timeout(r, "TLS handshake")
+
+
+def test_hostile_regex_is_unknown_not_a_crash(bad):
+    """20,000 '(' overflowed glibc regcomp's stack: every tool crashed at config load."""
+    deep = "(" * 20000
+    r = check(bad.url("/ok"), "-r", deep)
+    assert (r.state, r.rc) == ("UNKNOWN", 3) and "bad regex" in r.summary, r
+    assert len(r.stdout) < 400, len(r.stdout)
+    d = tempdir()
+    try:
+        cfg = write_config(d, f"log: {{syslog: false}}\nmaintenance_file: ''\nchecks:\n"
+                              f"  site: {{type: http, url: '{bad.url('/ok')}', body_regex: '{deep}'}}\n")
+        from check_http_common import binary
+        from fixtures.common import run
+        p = run([binary(), "--config", cfg, "--check-config"])
+        assert p.returncode == 3, (p.returncode, p.stderr[-500:])  # not a signal
+        assert "checks.site.body_regex" in p.stderr and "bad regex" in p.stderr, p.stderr[-500:]
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    # A backtracking bomb against a 1 MiB body ends well inside the timeout.
+    r = check(bad.url("/big"), "-r", "^(a|aa)*(a*)*b$", "--max-body", "1MiB", "-t", "3s")
+    assert r.state == "CRITICAL" and "not found in the body" in r.summary, r
+    assert r.wall < 2.0, r
+
+
+def test_maintenance_file_fifo_and_dev_zero_end_promptly(bad):
+    d = tempdir()
+    try:
+        fifo = os.path.join(d, "maintenance")
+        os.mkfifo(fifo)
+        for path in (fifo, "/dev/zero"):
+            r = check(bad.url("/ok"), "--maintenance-file", path, timeout=10)
+            assert (r.state, r.rc) == ("CRITICAL", 2), r
+            assert "maintenance" in r.summary and "not a regular file" in r.summary, r
+            assert r.wall < 1.0, r
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_password_in_url_is_refused(bad):
+    r = check(f"http://probe:s3cret@127.0.0.1:{bad.port}/ok")
+    assert (r.state, r.rc) == ("UNKNOWN", 3), r
+    assert "--auth-file" in r.summary and "s3cret" not in r.stdout + r.stderr, r
+
+
+def test_control_characters_escaped_and_secrets_hidden_in_debug(bad):
+    r = check(bad.url("/ctrl"), "-vv", "--header", "X-Api-Key: topsecret-key",
+              "--header", "Cookie: sid=topsecret-sent")
+    assert r.state == "CRITICAL", r
+    assert "\\x1b[2J\\x07now" in r.summary, r
+    assert "\x1b" not in r.stdout and "\x07" not in r.stdout, r
+    assert "curl >" in r.stderr and "X-Api-Key: <hidden>" in r.stderr, r.stderr
+    for secret in ("topsecret-key", "topsecret-sent", "topsecret-cookie"):
+        assert secret not in r.stderr, secret

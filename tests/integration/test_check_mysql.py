@@ -3,12 +3,14 @@
 Each test that breaks the pair repairs it (pair.reset()) so the module shares one pair.
 """
 import os
+import re
 import signal
 import time
 
 import pytest
 
 from check_mysql_common import check, conn_args, perf, state_of, wait_for
+from fixtures.badhttp import FakeDns, bind_preexec
 from fixtures.common import free_port, tempdir, write_config
 from fixtures.mariadb import mariadb_pair  # noqa: F401  (pytest fixture)
 
@@ -262,3 +264,90 @@ checks:
     finally:
         import shutil
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_dead_resolver_costs_the_timeout_and_says_so(pair):
+    """A DNS server that never answers: resolv.conf's 5 s x 2 tries used to hold the check for
+    10 s and then read "unknown host". The lookup is bounded by -t and named."""
+    with FakeDns("silent") as dns:
+        rc, line, err, took = check("-H", "db1.hang-dns.test", "-P", pair.replica.port, "-u",
+                                    pair.creds.user, "--password-file", pair.creds.password_file,
+                                    "-t", "500ms", preexec_fn=dns.resolver_preexec())
+        assert dns.queries > 0, "the check did not ask our DNS server"
+    assert rc == 2, (line, err)
+    # The lookup gets what is left of -t 500ms once the process is up: 4xx or 500 ms.
+    assert re.search(r"name lookup of 'db1.hang-dns.test' timed out after (4\d\d|500) ms",
+                     line), line
+    assert "unknown host" not in line, line
+    assert took <= 0.6, f"took {took:.3f} s: {line}"
+    # A name that does not exist is still "unknown host", at once.
+    with FakeDns("nxdomain") as dns:
+        rc, line, _, took = check("-H", "nosuch.hang-dns.test", "-u", pair.creds.user,
+                                  "--password-file", pair.creds.password_file, "-t", "500ms",
+                                  preexec_fn=dns.resolver_preexec())
+    assert rc == 2 and "unknown host 'nosuch.hang-dns.test'" in line, line
+    # A name that resolves: looked up, then connected to by address.
+    d = tempdir()
+    try:
+        hosts = os.path.join(d, "hosts")
+        with open(hosts, "w") as f:
+            f.write("127.0.0.1 db-by-name.test\n")
+        rc, line, err, _ = check("-H", "db-by-name.test", "-P", pair.replica.port, "-u",
+                                 pair.creds.user, "--password-file", pair.creds.password_file,
+                                 "-t", "1s", preexec_fn=bind_preexec(hosts, "/etc/hosts"))
+        assert rc == 0 and "replica running" in line, (line, err)
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_command_line_host_and_port_beat_the_defaults_file(pair):
+    """-H/-P equal to the defaults (127.0.0.1, 3306) used to be taken for "not given", so the
+    option file's host silently won and another server was checked."""
+    d = tempdir()
+    try:
+        cnf = os.path.join(d, "other.cnf")
+        with open(cnf, "w") as f:
+            f.write(f"[client]\nuser={pair.creds.user}\npassword={pair.creds.password}\n"
+                    f"host=127.0.0.2\nport={pair.replica.port}\n")
+        os.chmod(cnf, 0o600)
+        # The file alone: its host (nothing listens on 127.0.0.2) is used.
+        rc, line, _, _ = check("--defaults-file", cnf, "-t", "1s")
+        assert rc == 2 and "connection refused" in line, line
+        # -H with the default value wins over the file.
+        rc, line, err, _ = check("--defaults-file", cnf, "-H", "127.0.0.1", "-t", "1s")
+        assert rc == 0 and "replica running" in line, (line, err)
+        # The same through a config profile: host: given in the profile wins too.
+        cfg = write_config(d, f"""
+log: {{syslog: false}}
+mysql:
+  local: {{host: 127.0.0.1, defaults_file: {cnf}}}
+""")
+        rc, line, err, _ = check("--config", cfg, "--mysql", "local", "-t", "1s")
+        assert rc == 0 and "replica running" in line, (line, err)
+    finally:
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_freshness_future_timestamp_and_bounded_results(pair):
+    args = replica_args(pair) + ["--mode", "freshness", "-t", "3s"]
+    # An hour ahead: reported, not "fresh" (WARNING; exit 0 unless --warning-fails).
+    rc, line, _, _ = check(*args, "--query", "SELECT NOW() + INTERVAL 1 HOUR", "--warning-fails")
+    assert rc == 1 and "in the future" in line and "clock skew or bad data" in line, line
+    # Within the tolerance: fresh.
+    rc, line, _, _ = check(*args, "--query", "SELECT NOW() + INTERVAL 20 SECOND")
+    assert rc == 0 and "fresh" in line, line
+    rc, line, _, _ = check(*args, "--query", "SELECT NOW() + INTERVAL 20 SECOND",
+                           "--future-tolerance", "5s", "--warning-fails")
+    assert rc == 1 and "in the future" in line, line
+    # Ten million rows: only the first is sent (seq_1_to_N is MariaDB's sequence engine); read
+    # whole they cost more than the 3 s timeout and hundreds of MB.
+    rc, line, _, took = check(*args, "--query",
+                              "SELECT NOW() - INTERVAL seq SECOND FROM mysql.seq_1_to_10000000")
+    assert rc == 0 and "fresh" in line, line
+    assert took < 2.0, took
+    # A huge value: not a timestamp, and not printed whole.
+    rc, line, _, _ = check(*args, "--query", "SELECT REPEAT('x', 4000000)")
+    assert rc == 2 and "not a timestamp (4000000 bytes" in line, line
+    assert len(line) < 400, len(line)

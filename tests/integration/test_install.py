@@ -33,11 +33,13 @@ def expected_tools():
     return names
 
 
-def cmake_install(prefix, destdir=None):
+def cmake_install(prefix, destdir=None, umask=None):
     env = dict(os.environ)
     if destdir:
         env["DESTDIR"] = destdir
-    r = run(["cmake", "--install", BUILD_DIR, "--prefix", prefix], env=env, timeout=300)
+    pre = (lambda: os.umask(umask)) if umask is not None else None
+    r = run(["cmake", "--install", BUILD_DIR, "--prefix", prefix], env=env, timeout=300,
+            preexec_fn=pre)
     assert r.returncode == 0, r.stdout + r.stderr
     return r
 
@@ -85,6 +87,30 @@ def test_owned_by_root_and_not_writable_by_others(root):
             if st.st_uid != 0 or st.st_mode & 0o022:
                 bad.append(f"{p} uid={st.st_uid} mode={oct(st.st_mode & 0o7777)}")
     assert not bad, "\n".join(bad)
+
+
+def test_directories_are_0755_whatever_the_umask():
+    """An admin's umask 077 must not make /usr/libexec/hakit or the man directories 0700:
+    keepalived's script_user and operators could not run or read what was installed."""
+    d = tempdir("hakit-install-")
+    try:
+        cmake_install("/usr", d, umask=0o077)
+        bad = []
+        for dirpath, dirnames, _ in os.walk(d):
+            for name in dirnames:
+                p = os.path.join(dirpath, name)
+                mode = stat.S_IMODE(os.lstat(p).st_mode)
+                # The log directory is 0750 on purpose (logs can name hosts and users).
+                want = 0o750 if p.endswith("/var/log/hakit") else 0o755
+                if mode != want:
+                    bad.append(f"{p[len(d):]} {oct(mode)} (want {oct(want)})")
+        assert not bad, "\n".join(bad)
+        # Files keep their own modes: readable by all, binaries executable by all.
+        exe = os.path.join(d, "usr/libexec/hakit/hakit-status")
+        assert stat.S_IMODE(os.stat(exe).st_mode) == 0o755
+        assert stat.S_IMODE(os.stat(os.path.join(d, "etc/hakit/hakit.yaml")).st_mode) == 0o644
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_man_pages_come_from_help(root):

@@ -287,6 +287,42 @@ def test_rejoin_auto_with_gtid(pair, node):
         a.destroy()
 
 
+def test_rejoin_under_no_backslash_escapes_with_hostile_password(pair, node):
+    """CHANGE MASTER quotes the replication password right under the session's sql_mode: with
+    NO_BACKSLASH_ESCAPES a backslash-escaped quote ended the literal early, the statement
+    failed and the rest of the password landed in the error, the log and the journal."""
+    b = node
+    configure(b, pair)
+    r = b.run("notify_master", "--instance", "VI_1")
+    assert r.returncode == 0, r.stderr
+    hostile = "q'u\\o\"te\\'s\\\\;--x''"
+    repl = pair.replica.create_user("repl_nbe", privileges="REPLICATION SLAVE", password=hostile)
+    a = Node("old-master")
+    old = pair.primary
+    try:
+        old.sql("SET GLOBAL sql_mode = CONCAT(@@GLOBAL.sql_mode, ',NO_BACKSLASH_ESCAPES')")
+        assert "NO_BACKSLASH_ESCAPES" in old.scalar("SELECT @@GLOBAL.sql_mode")
+        configure(a, pair, local=old, peer=pair.replica,
+                  demote=f"mysql_demote: {{mysql: local, peer: peer, rejoin: auto, "
+                         f"replication: {{user: repl_nbe, password_file: {repl.password_file}}}}}")
+        r = a.run("notify_backup", "--instance", "VI_1")
+        assert r.returncode == 0, r.stderr
+        e = a.transitions()[-1]
+        assert e["actions"][0]["details"]["rejoin"].startswith("re-pointed"), e
+        insert(pair.replica, [20])
+        wait_for(lambda: old.scalar("SELECT COUNT(*) FROM hakit_test.t WHERE id=20") == "1",
+                 what="old master replicating with the hostile password")
+        st = old.rows("SHOW SLAVE STATUS")[0]
+        assert st["Slave_IO_Running"] == "Yes" and st["Master_User"] == "repl_nbe", st
+        with open(os.path.join(a.state_dir, "journal.jsonl")) as f:
+            journal = f.read()
+        # No piece of the password anywhere: not the whole, not the part after a quote.
+        for piece in (hostile, "te\\'s", ";--x"):
+            assert piece not in r.stderr and piece not in r.stdout and piece not in journal
+    finally:
+        a.destroy()  # the pair (and its sql_mode) goes with the test
+
+
 def test_sigkill_mid_promotion_then_rerun_is_consistent(pair, node):
     configure(node, pair, promote="mysql_promote: {mysql: local, catchup_timeout: 60s}")
     insert(pair.primary, [1])

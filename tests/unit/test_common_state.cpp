@@ -1,10 +1,15 @@
 // State: journal lines intact under concurrent appends from several processes, rotation,
 // torn lines; the failover flag; role records; Prometheus textfiles written atomically.
-#include <doctest/doctest.h>
 #include <dirent.h>
+#include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <sstream>
 
@@ -119,6 +124,51 @@ TEST_CASE("journal: a torn last line does not swallow the next entry") {
   auto all = j.tail(10);
   REQUIRE(all.size() == 2);
   CHECK(all[0]["n"] == 1);
+  CHECK(all[1]["n"] == 3);
+}
+
+TEST_CASE("journal: a full disk leaves no torn line (ENOSPC on a tiny tmpfs)") {
+  TempDir dir;
+  const std::string mnt = dir / "fs";
+  REQUIRE(mkdir(mnt.c_str(), 0700) == 0);
+  // Needs root (the unit tests run as root in CI): a real filesystem that fills up.
+  REQUIRE_MESSAGE(mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=64k") == 0,
+                  (std::string("mount tmpfs: ") + std::strerror(errno)));
+  struct Unmount {
+    std::string path;
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const std::string path = mnt + "/journal.jsonl";
+  Journal j(path);
+  std::string err;
+  REQUIRE(j.append({{"n", 1}}, &err));
+  // Fill the filesystem, then free one page: the next entry fits only in part.
+  const std::string filler = mnt + "/filler";
+  int fd = open(filler.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  const std::string block(4096, 'f');
+  while (write(fd, block.data(), block.size()) > 0) {
+  }
+  off_t size = lseek(fd, 0, SEEK_END);
+  REQUIRE(size > 8192);
+  REQUIRE(ftruncate(fd, size - 4096) == 0);
+  close(fd);
+  CHECK_FALSE(j.append({{"n", 2}, {"detail", std::string(16384, 'x')}}, &err));
+  CHECK(contains(err, "No space left"));
+  auto whole_lines = [&] {
+    auto text = hakit::test::slurp(path);
+    CHECK((text.empty() || text.back() == '\n'));
+    auto lines = lines_of(path);
+    for (const auto& l : lines) CHECK_FALSE(Json::parse(l, nullptr, false).is_discarded());
+    return lines.size();
+  };
+  CHECK(whole_lines() == 1);
+  // Space again: the next entry lands whole, right after the first.
+  REQUIRE(unlink(filler.c_str()) == 0);
+  REQUIRE(j.append({{"n", 3}}, &err));
+  CHECK(whole_lines() == 2);
+  auto all = j.tail(10);
+  REQUIRE(all.size() == 2);
   CHECK(all[1]["n"] == 3);
 }
 

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <fstream>
 
@@ -430,6 +431,120 @@ TEST_CASE("maintenance file forces CRITICAL and shows its first line") {
   CHECK(m->summary.find("ticket 4711") != std::string::npos);
   unlink(file.c_str());
   rmdir(dir);
+}
+
+TEST_CASE("maintenance file: a FIFO or a device is not read (no hang, no 4 GB)") {
+  char dir[] = "/tmp/hakit-maint-XXXXXX";
+  REQUIRE(mkdtemp(dir));
+  std::string fifo = std::string(dir) + "/maintenance";
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  // Before: std::ifstream blocked in open() until a writer came (keepalived's check hung).
+  auto t0 = std::chrono::steady_clock::now();
+  auto m = hakit::maintenance_result(fifo);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+  REQUIRE(m.has_value());
+  CHECK(m->state == State::kCritical);
+  CHECK(m->summary.find("not a regular file") != std::string::npos);
+  unlink(fifo.c_str());
+  // /dev/zero: no newline ever; getline() ate memory until it failed.
+  m = hakit::maintenance_result("/dev/zero");
+  REQUIRE(m.has_value());
+  CHECK(m->state == State::kCritical);
+  CHECK(m->summary.size() < 200);
+  // A huge one-line regular file: only the start is read and shown.
+  std::string big = std::string(dir) + "/big";
+  std::ofstream(big) << std::string(1 << 20, 'x');
+  m = hakit::maintenance_result(big);
+  REQUIRE(m.has_value());
+  CHECK(m->summary.size() < 300);
+  CHECK(m->summary.find("xxx...") != std::string::npos);
+  unlink(big.c_str());
+  rmdir(dir);
+}
+
+TEST_CASE("one-line output: control characters from servers are escaped") {
+  CheckResult r;
+  r.state = State::kCritical;
+  r.summary = std::string("status 500 Bad\x1b[2J\x07 reason\nsecond|line") + '\0' + "x";
+  std::string line = r.render("HTTP");
+  CHECK(line == "HTTP CRITICAL - status 500 Bad\\x1b[2J\\x07 reason second line\\x00x");
+  for (char c : line) CHECK(static_cast<unsigned char>(c) >= 0x20);
+  // Bounded: a 100 KB reason phrase does not become a 100 KB line; perfdata stays.
+  r.summary = "status 500 " + std::string(100000, 'r');
+  r.perfdata.push_back({"time", 0.5, "s", {}, {}, 0.0, {}});
+  line = r.render("HTTP");
+  CHECK(line.size() < 2200);
+  CHECK(line.find("rrr... | time=0.5s;;;0") != std::string::npos);
+}
+
+TEST_CASE("regex: hostile patterns are errors, never a crash or a hang") {
+  std::string err;
+  // 20,000 '(' overflowed the stack of glibc's regcomp: every tool crashed at config load.
+  const std::string deep(20000, '(');
+  CHECK_FALSE(config::valid_body_regex(deep, &err));
+  CHECK(err.find("bad regex") != std::string::npos);
+  CHECK(err.size() < 300);  // the pattern is shortened in the message
+  const std::string nested = std::string(5000, '(') + "a" + std::string(5000, ')');
+  CHECK_FALSE(config::valid_body_regex(nested, &err));
+  // Deep nesting inside the size limit: RE2's parser does not recurse, so no crash either.
+  CHECK(config::valid_body_regex(std::string(2000, '(') + "a" + std::string(2000, ')'), &err));
+  CHECK(config::valid_body_regex("^hel+o [a-z]+$", &err));
+  CHECK_FALSE(config::valid_body_regex("(a)\\1", &err));  // back-references: not linear
+  // On the command line: UNKNOWN with the reason, no crash.
+  config::Document cfg;
+  Options o = parse_ok({"http://127.0.0.1/", "-r", deep});
+  CHECK_FALSE(check_http::resolve_options(cfg, {"http://127.0.0.1/", "-r", deep}, &o, &err));
+  CHECK(err.find("bad regex") != std::string::npos);
+  // In the config: an error at checks.site.body_regex.
+  std::string diag;
+  CHECK_FALSE(parse_cfg(
+      "checks:\n  site: {type: http, url: http://x/, body_regex: '" + deep + "'}\n", &cfg, &diag));
+  CHECK(diag.find("checks.site.body_regex") != std::string::npos);
+  // Catastrophic backtracking patterns match in linear time over a max_body-sized body.
+  auto c = base();
+  c.body_regex = "^(a|aa)*(a*)*b$";
+  auto t0 = std::chrono::steady_clock::now();
+  auto res = check_http::evaluate(c, ok_response(200, std::string(1 << 20, 'a')), 0);
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("not found in the body") != std::string::npos);
+  // '.' also matches a newline, as with the POSIX engine before; NULs are searched through.
+  c.body_regex = "start.end";
+  CHECK(check_http::evaluate(c, ok_response(200, "start\nend"), 0).state == State::kOk);
+  c.body_regex = "after-nul";
+  CHECK(check_http::evaluate(c, ok_response(200, std::string("x\0after-nul", 11)), 0).state ==
+        State::kOk);
+}
+
+TEST_CASE("secrets: a password in the URL is refused; credential headers are hidden in logs") {
+  CHECK(config::url_has_password("http://probe:s3cret@127.0.0.1/health"));
+  CHECK(config::url_has_password("https://u:@h/"));
+  CHECK_FALSE(config::url_has_password("http://probe@127.0.0.1/"));
+  CHECK_FALSE(config::url_has_password("http://127.0.0.1:8080/a@b:c"));
+  CHECK_FALSE(config::url_has_password("http://[::1]:80/"));
+  config::Document cfg;
+  std::string err;
+  std::vector<std::string> args{"http://probe:s3cret@127.0.0.1/"};
+  Options o = parse_ok(args);
+  CHECK_FALSE(check_http::resolve_options(cfg, args, &o, &err));
+  CHECK(err.find("auth-file") != std::string::npos);
+  CHECK(err.find("s3cret") == std::string::npos);
+  std::string diag;
+  CHECK_FALSE(
+      parse_cfg("checks:\n  site: {type: http, url: 'http://probe:s3cret@x/'}\n", &cfg, &diag));
+  CHECK(diag.find("checks.site.url") != std::string::npos);
+  CHECK(diag.find("auth_file") != std::string::npos);
+  CHECK(diag.find("s3cret") == std::string::npos);
+
+  for (const char* h : {"Authorization", "proxy-authorization", "Cookie", "Set-Cookie", "X-Api-Key",
+                        "X-Auth-Token", "X-Client-Secret", "PRIVATE-TOKEN"})
+    CHECK_MESSAGE(http::sensitive_header(h), h);
+  for (const char* h : {"Host", "Content-Type", "Accept", "User-Agent", "Location"})
+    CHECK_FALSE_MESSAGE(http::sensitive_header(h), h);
+  CHECK(http::redact_header_line("Cookie: sid=abc") == "Cookie: <hidden>");
+  CHECK(http::redact_header_line("X-Api-Key:abc") == "X-Api-Key: <hidden>");
+  CHECK(http::redact_header_line("Content-Type: text/html") == "Content-Type: text/html");
+  CHECK(http::redact_header_line("HTTP/1.1 200 OK") == "HTTP/1.1 200 OK");
 }
 
 TEST_CASE("http::parse_url") {

@@ -8,6 +8,7 @@
 
 #include "check_mysql_slave/check_mysql_slave.hpp"
 #include "helper/config_doc.hpp"
+#include "common/mysql/connection.hpp"
 
 using namespace hakit;
 
@@ -145,6 +146,38 @@ TEST_CASE("check_mysql_slave options: ad hoc, no config") {
   REQUIRE_FALSE(resolve(none, {"-H", "db2", "--io-thread-down", "WARNING"}, &o2, &err));
   CHECK(o2.profile.host == "db2");
   CHECK(o2.check.io_thread_down == "warning");
+  CHECK(o2.profile.host_given);
+  CHECK_FALSE(o2.profile.port_given);
+}
+
+TEST_CASE("check_mysql_slave options: -H/-P equal to the defaults still beat --defaults-file") {
+  config::Document none;
+  check_mysql::Options o;
+  std::string err;
+  REQUIRE_FALSE(resolve(
+      none, {"--defaults-file", "/etc/hakit/peer.cnf", "-H", "127.0.0.1", "-P", "3306"}, &o, &err));
+  CHECK(o.profile.defaults_file == "/etc/hakit/peer.cnf");
+  CHECK(o.profile.host_given);
+  CHECK(o.profile.port_given);
+  auto t = mysql::connect_target(o.profile);
+  CHECK(t.host == "127.0.0.1");
+  CHECK(t.port == 3306u);
+  // Without -H/-P the option file decides.
+  check_mysql::Options o2;
+  REQUIRE_FALSE(resolve(none, {"--defaults-file", "/etc/hakit/peer.cnf"}, &o2, &err));
+  CHECK_FALSE(mysql::connect_target(o2.profile).host.has_value());
+  // A profile's host: key counts as given too.
+  auto cfg = load("mysql:\n  p: {host: 127.0.0.1, defaults_file: /etc/hakit/peer.cnf}\n");
+  config::MysqlProfile p;
+  config::Diagnostics diag("t.yaml");
+  REQUIRE(config::parse_entry(cfg, "mysql", "p", config::parse_mysql_profile, &p, &diag));
+  CHECK(p.host_given);
+  CHECK_FALSE(p.port_given);
+  // Freshness tolerance from the command line.
+  check_mysql::Options o3;
+  REQUIRE_FALSE(resolve(
+      none, {"--mode", "freshness", "-q", "SELECT 1", "--future-tolerance", "10s"}, &o3, &err));
+  CHECK(o3.check.future_tolerance == Millis(10000));
 }
 
 TEST_CASE("check_mysql_slave options: errors are UNKNOWN with a reason") {

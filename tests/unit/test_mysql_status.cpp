@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include "check_mysql_slave/check_mysql_slave.hpp"
+#include "common/mysql/connection.hpp"
+#include "common/mysql/resolve.hpp"
 #include "common/mysql/status.hpp"
 
 using namespace hakit;
@@ -63,16 +65,62 @@ std::vector<Row> synced(const char* size = "3") {
                 {"wsrep_cluster_size", size}});
 }
 
+// Reads an SQL string literal as MariaDB's lexer does; "<unterminated>" or "<trailing>" when
+// the literal does not end exactly at the last character.
+std::string unquote(const std::string& q, bool no_backslash_escapes) {
+  if (q.empty() || q[0] != '\'') return "<no quote>";
+  std::string out;
+  for (size_t i = 1; i < q.size(); ++i) {
+    char c = q[i];
+    if (c == '\\' && !no_backslash_escapes && i + 1 < q.size()) {
+      char n = q[++i];
+      out += n == '0' ? '\0' : n == 'n' ? '\n' : n == 'r' ? '\r' : n == 'Z' ? '\x1a' : n;
+    } else if (c == '\'') {
+      if (i + 1 < q.size() && q[i + 1] == '\'') {
+        out += '\'';
+        ++i;
+      } else {
+        return i + 1 == q.size() ? out : "<trailing>";
+      }
+    } else {
+      out += c;
+    }
+  }
+  return "<unterminated>";
+}
+
 }  // namespace
 
 TEST_CASE("mysql status: the statement follows flavour and version") {
-  CHECK(mysql::replica_status_sql(true, 101119, "") == "SHOW ALL REPLICAS STATUS");
-  CHECK(mysql::replica_status_sql(true, 100406, "") == "SHOW ALL SLAVES STATUS");
-  CHECK(mysql::replica_status_sql(true, 101119, "east") == "SHOW REPLICA 'east' STATUS");
-  CHECK(mysql::replica_status_sql(true, 100311, "o'k") == "SHOW SLAVE 'o\\'k' STATUS");
-  CHECK(mysql::replica_status_sql(false, 80036, "") == "SHOW REPLICA STATUS");
-  CHECK(mysql::replica_status_sql(false, 80021, "") == "SHOW SLAVE STATUS");
-  CHECK(mysql::replica_status_sql(false, 50744, "ch1") == "SHOW SLAVE STATUS FOR CHANNEL 'ch1'");
+  CHECK(mysql::replica_status_sql(true, 101119, "", false) == "SHOW ALL REPLICAS STATUS");
+  CHECK(mysql::replica_status_sql(true, 100406, "", false) == "SHOW ALL SLAVES STATUS");
+  CHECK(mysql::replica_status_sql(true, 101119, "east", false) == "SHOW REPLICA 'east' STATUS");
+  CHECK(mysql::replica_status_sql(true, 100311, "o'k", false) == "SHOW SLAVE 'o\\'k' STATUS");
+  CHECK(mysql::replica_status_sql(true, 100311, "o'k\\", true) == "SHOW SLAVE 'o''k\\' STATUS");
+  CHECK(mysql::replica_status_sql(false, 80036, "", false) == "SHOW REPLICA STATUS");
+  CHECK(mysql::replica_status_sql(false, 80021, "", false) == "SHOW SLAVE STATUS");
+  CHECK(mysql::replica_status_sql(false, 50744, "ch1", false) ==
+        "SHOW SLAVE STATUS FOR CHANNEL 'ch1'");
+}
+
+TEST_CASE("mysql sql_quote: right under either sql_mode (NO_BACKSLASH_ESCAPES)") {
+  const std::string hostile = std::string("a'b\\'c\\\\d\n\r\x1a") + '\0' + "e";
+  // Default mode: backslash escapes, NUL included (the old notify copy left NUL raw).
+  CHECK(mysql::sql_quote(hostile, false) == std::string("'a\\'b\\\\\\'c\\\\\\\\d\\n\\r\\Z\\0e'"));
+  // NO_BACKSLASH_ESCAPES: a backslash is literal, so "\\'" must not be sent (it would end the
+  // literal early and the rest of a password would be parsed as SQL): quotes are doubled.
+  CHECK(mysql::sql_quote("it's \\' x", true) == "'it''s \\'' x'");
+  CHECK(mysql::sql_quote("", true) == "''");
+  CHECK(mysql::sql_quote("plain", false) == "'plain'");
+  // Round trip through the server's lexer rules: the literal ends at its last character and
+  // reads back as the original bytes, in both modes.
+  for (bool nbe : {false, true}) {
+    for (const std::string& s : {hostile, std::string("\\'\\''\\"), std::string("p@ss'\\\\'")}) {
+      CAPTURE(s);
+      CAPTURE(nbe);
+      CHECK(unquote(mysql::sql_quote(s, nbe), nbe) == s);
+    }
+  }
 }
 
 TEST_CASE("mysql status: both column spellings parse alike") {
@@ -317,4 +365,55 @@ TEST_CASE("check_mysql_slave: freshness") {
   r = check_mysql::evaluate_freshness(c, std::nullopt, "the query returned no rows");
   CHECK(r.state == State::kCritical);
   CHECK(r.summary == "freshness: the query returned no rows");
+}
+
+TEST_CASE("check_mysql_slave: freshness of a timestamp in the future (clock skew, bad data)") {
+  config::MysqlCheckConfig c;  // future_tolerance 1m
+  CHECK(c.future_tolerance == Millis(60000));
+  std::string err;
+  // Two hours ahead of the server's clock: it used to read as "fresh ... 0 s ago", forever.
+  auto age = check_mysql::age_of("2026-11-22 05:04:00", "2026-11-22 03:04:00", "1", &err);
+  REQUIRE(age);
+  auto r = check_mysql::evaluate_freshness(c, age, "");
+  CHECK(r.state == State::kWarning);
+  CHECK(r.summary.find(
+            "timestamp 2 h 0 m in the future (> 1 m 0 s tolerance): clock skew or bad data") !=
+        std::string::npos);
+  // Inside the tolerance: fresh.
+  r = check_mysql::evaluate_freshness(c, -30.0, "");
+  CHECK(r.state == State::kOk);
+  c.future_tolerance = Millis(0);
+  CHECK(check_mysql::evaluate_freshness(c, -0.5, "").state == State::kWarning);
+  CHECK(check_mysql::evaluate_freshness(c, 0.0, "").state == State::kOk);
+}
+
+TEST_CASE("mysql connect target: -H/-P beat a defaults_file even with default values") {
+  config::MysqlProfile p;
+  auto t = mysql::connect_target(p);
+  CHECK(t.host == "127.0.0.1");
+  CHECK(t.port == 3306u);
+  p.defaults_file = "/etc/hakit/peer.cnf";
+  t = mysql::connect_target(p);
+  CHECK_FALSE(t.host.has_value());  // the file's
+  CHECK(t.port == 0u);
+  p.host_given = true;  // -H 127.0.0.1: the default value, given
+  p.port_given = true;  // -P 3306
+  t = mysql::connect_target(p);
+  CHECK(t.host == "127.0.0.1");
+  CHECK(t.port == 3306u);
+  p.socket = "/run/mysqld/mysqld.sock";
+  CHECK(mysql::connect_target(p).host == "localhost");  // the connector's word for the socket
+}
+
+TEST_CASE("mysql bounded name lookup: literals skip it, a timeout is a timeout") {
+  CHECK(mysql::is_literal_host("127.0.0.1"));
+  CHECK(mysql::is_literal_host("::1"));
+  CHECK(mysql::is_literal_host("localhost"));
+  CHECK_FALSE(mysql::is_literal_host("db1.example"));
+  CHECK_FALSE(mysql::is_literal_host("127.0.0.1.nip.io"));
+  auto l = mysql::resolve_bounded("localhost", Millis(2000));
+  REQUIRE(l.outcome == mysql::Lookup::Outcome::kResolved);
+  CHECK((l.address == "127.0.0.1" || l.address == "::1"));
+  l = mysql::resolve_bounded("no-such-host.invalid", Millis(0));  // no time at all
+  CHECK(l.outcome != mysql::Lookup::Outcome::kResolved);
 }

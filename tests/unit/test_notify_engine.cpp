@@ -6,6 +6,7 @@
 #include "helper/config_doc.hpp"
 #include "common/config.hpp"
 #include "common/lock.hpp"
+#include "common/mysql/status.hpp"
 #include "helper/support.hpp"
 #include "notify/actions.hpp"
 #include "notify/mysql_state.hpp"
@@ -71,6 +72,7 @@ class FakeServer {
   bool read_only = true;
   std::string gtid_slave_pos = "0-101-4";
   int polls_to_apply = 3;  ///< -1: never
+  bool no_backslash_escapes = false;  ///< the session's sql_mode
   std::vector<std::string> statements;
 
   void poll() {
@@ -118,6 +120,9 @@ class FakeDb : public Db {
     return true;
   }
   bool is_mariadb() const override { return true; }
+  std::string quote(const std::string& s) const override {
+    return mysql::sql_quote(s, s_->no_backslash_escapes);
+  }
 
  private:
   FakeServer* s_;

@@ -162,6 +162,33 @@ TEST_CASE("notify events: the configured and the generic keepalived forms") {
   CHECK(ev.state == "STOP");
 }
 
+TEST_CASE("notify events: instance names cannot escape run_dir or state_dir") {
+  // Config keys: refused at load, so no lock, ticket or state file is ever made from them.
+  for (const std::string& name :
+       std::vector<std::string>{"'../../etc/x'", "'/abs'", "'a/b'", "'.hidden'", "'a b'",
+                                "'" + std::string(200, 'v') + "'"}) {
+    std::string diag;
+    parse("instances:\n  " + name + ":\n    promote: [{flag: set}]\n", &diag);
+    CAPTURE(name);
+    CHECK(diag.find("not a usable instance name") != std::string::npos);
+  }
+  std::string diag;
+  parse("instances:\n  \"a\\0b\":\n    promote: [{flag: set}]\n", &diag);
+  CHECK(diag.find("not a usable instance name") != std::string::npos);
+  // argv: --instance and keepalived's generic NAME, checked before the config is consulted.
+  auto cfg = parse(kConfig);
+  Event ev;
+  std::string err;
+  CHECK_FALSE(make_event(opts({}, "../VI_1"), cfg, &ev, &err));
+  CHECK(err.find("not a usable instance name") != std::string::npos);
+  CHECK_FALSE(make_event(opts({"INSTANCE", "../../run/x", "MASTER", "100"}), cfg, &ev, &err));
+  CHECK(err.find("not a usable instance name") != std::string::npos);
+  CHECK_FALSE(make_event(opts({"INSTANCE", std::string("VI_1\0x", 6), "MASTER"}), cfg, &ev, &err));
+  CHECK(err.find("not a usable instance name") != std::string::npos);
+  CHECK(valid_instance_name("VI_1", nullptr));
+  CHECK(valid_instance_name("site-a.vrrp:2", nullptr));
+}
+
 TEST_CASE("notify events: malformed or unknown is a usage error") {
   auto cfg = parse(kConfig);
   Event ev;
@@ -208,7 +235,6 @@ TEST_CASE("notify replication status: GTID lists and catch-up") {
   CHECK_FALSE(gtid_covers("0-101-8", "0-101-9"));
   CHECK_FALSE(gtid_covers("0-101-9", "0-101-9,2-5-1"));
   CHECK(gtid_covers("0-101-1", ""));
-  CHECK(sql_quote("it's \\ x") == "'it\\'s \\\\ x'");
 
   mysql::Row st{
       {"Slave_IO_Running", "No"},

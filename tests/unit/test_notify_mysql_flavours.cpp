@@ -6,6 +6,7 @@
 
 #include <thread>
 
+#include "common/mysql/status.hpp"
 #include "helper/config_doc.hpp"
 #include "common/config.hpp"
 #include "helper/support.hpp"
@@ -103,6 +104,7 @@ class FlavourServer {
 class FlavourDb : public Db {
  public:
   explicit FlavourDb(FlavourServer* s) : s_(s) {}
+  std::string quote(const std::string& s) const override { return mysql::sql_quote(s, false); }
   bool query(const std::string& sql, std::vector<mysql::Row>* rows, std::string* err) override {
     rows->clear();
     s_->statements.push_back(sql);

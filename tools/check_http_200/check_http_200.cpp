@@ -1,12 +1,12 @@
 #include "check_http_200/check_http_200.hpp"
 
 #include <fmt/format.h>
-#include <regex.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <fstream>
 
+#include "common/regex/regex.hpp"
 #include "common/secrets.hpp"
 
 namespace hakit::check_http {
@@ -49,18 +49,13 @@ std::string join(const std::vector<std::string>& v) {
   return out;
 }
 
-/// Body match: substring or POSIX extended regex over the bytes read (NULs included).
+/// Body match: substring or RE2 regex over the bytes read (NULs included). RE2 matches in
+/// time linear in the body, which max_body bounds.
 bool body_matches(const config::HttpCheckConfig& c, const std::string& body) {
   if (!c.body_string.empty()) return body.find(c.body_string) != std::string::npos;
-  regex_t re;
-  int flags = REG_EXTENDED | REG_NOSUB | (c.body_regex_icase ? REG_ICASE : 0);
-  if (regcomp(&re, c.body_regex.c_str(), flags) != 0) return false;
-  regmatch_t m[1];
-  m[0].rm_so = 0;
-  m[0].rm_eo = static_cast<regoff_t>(body.size());
-  bool found = regexec(&re, body.c_str(), 1, m, REG_STARTEND) == 0;
-  regfree(&re);
-  return found;
+  std::string err;
+  auto re = regex::Regex::compile(c.body_regex, &err, c.body_regex_icase);
+  return re && re->search(body);
 }
 
 std::string shorten(std::string s, size_t max = 60) {
@@ -164,7 +159,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
            c.body_regex = re;
            c.body_regex_icase = false;
          },
-         "The body must match this POSIX extended regex")
+         "The body must match this regex (RE2 syntax, linear time)")
       ->type_name("REGEX")
       ->trigger_on_parse();  // with -R, the last one given decides
   app->add_flag("--invert,--invert-regex,!--no-invert", c.invert_match,

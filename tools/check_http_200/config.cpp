@@ -1,11 +1,11 @@
 #include "check_http_200/config.hpp"
 
 #include <fmt/format.h>
-#include <regex.h>
 
 #include <cctype>
 #include <charconv>
 
+#include "common/regex/regex.hpp"
 #include "common/secrets.hpp"
 
 namespace hakit::config {
@@ -101,17 +101,23 @@ bool parse_expect(const std::vector<std::string>& items, std::vector<StatusRange
   return true;
 }
 
+bool url_has_password(const std::string& url) {
+  auto scheme_end = url.find("://");
+  size_t start = scheme_end == std::string::npos ? 0 : scheme_end + 3;
+  size_t end = url.find_first_of("/?#", start);
+  std::string authority = url.substr(start, end == std::string::npos ? end : end - start);
+  auto at = authority.rfind('@');
+  return at != std::string::npos && authority.substr(0, at).find(':') != std::string::npos;
+}
+
+std::string url_password_refusal(const std::string& what) {
+  return what +
+         " carries a password (user:password@): it would show in ps, logs and the config; put "
+         "'user:password' in a 0600 file and give it with --auth-file (config: auth_file)";
+}
+
 bool valid_body_regex(const std::string& regex, std::string* err) {
-  regex_t re;
-  int rc = regcomp(&re, regex.c_str(), REG_EXTENDED | REG_NOSUB);
-  if (rc != 0) {
-    char buf[256];
-    regerror(rc, &re, buf, sizeof buf);
-    *err = "bad regex '" + regex + "': " + buf;
-    return false;
-  }
-  regfree(&re);
-  return true;
+  return regex::valid(regex, err);
 }
 
 void parse_http_check(MapReader& e, HttpCheckConfig* out) {
@@ -217,13 +223,13 @@ void validate_http_check(const HttpCheckConfig& c, const Report& report) {
   std::string err;
   UrlSketch url;
   if (!c.url.empty()) {
-    if (!sketch_url(c.url, &url, &err)) {
+    // The password check comes first: the other messages quote the URL.
+    if (url_has_password(c.url)) {
+      report("url", url_password_refusal("the URL"));
+    } else if (!sketch_url(c.url, &url, &err)) {
       report("url", err);
     } else if (url.scheme != "http" && url.scheme != "https") {
       report("url", fmt::format("unsupported scheme '{}' (http or https)", url.scheme));
-    } else if (url.has_userinfo) {
-      report("url", "a user or password in the URL is refused (it would show in argv, logs and "
-                    "ps); put \"user:password\" in a 0600 file and name it in auth_file");
     }
   }
   std::vector<StatusRange> ranges;

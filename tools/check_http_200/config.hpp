@@ -26,7 +26,7 @@ struct HttpCheckConfig {
   std::optional<Millis> connect_timeout;   ///< DNS + TCP + TLS handshake
   std::string method = "GET";              ///< GET or HEAD
   std::string body_string;                 ///< the body must contain this
-  std::string body_regex;                  ///< the body must match this (POSIX extended)
+  std::string body_regex;                  ///< the body must match this (RE2 syntax)
   bool body_regex_icase = false;           ///< the regex ignores case (check_http -R)
   bool invert_match = false;               ///< body_string/body_regex must NOT match
   std::string host_header;                 ///< Host: header (virtual host on plain http)
@@ -96,7 +96,15 @@ bool parse_status_ranges(const std::vector<std::string>& items, std::vector<Stat
 bool parse_expect(const std::vector<std::string>& items, std::vector<StatusRange>* ranges,
                   std::vector<std::string>* status_texts, std::string* err);
 
-/// True when `regex` compiles as a POSIX extended regular expression; else *err says why.
+/// True when `url` carries a password in its user info (scheme://user:password@host/):
+/// passwords come only from secret files (auth_file), never from argv or a config.
+bool url_has_password(const std::string& url);
+
+/// Why a URL with a password is refused, and what to do instead (no part of the URL in it).
+std::string url_password_refusal(const std::string& what);
+
+/// True when `regex` compiles as an RE2 pattern within its size and memory limits (linear-time
+/// matching; nesting too deep is an error, not a crash); else *err says why.
 bool valid_body_regex(const std::string& regex, std::string* err);
 
 }  // namespace hakit::config

@@ -41,8 +41,8 @@ std::optional<std::string> cell(const std::vector<std::optional<std::string>>& r
 bool gather_replication(mysql::Connection& conn, const config::MysqlCheckConfig& c,
                         ReplicationFacts* facts, CheckResult* res) {
   mysql::Error e;
-  const std::string sql =
-      mysql::replica_status_sql(conn.is_mariadb(), conn.version_number(), c.connection);
+  const std::string sql = mysql::replica_status_sql(conn.is_mariadb(), conn.version_number(),
+                                                    c.connection, conn.no_backslash_escapes());
   std::vector<mysql::Row> rows;
   spdlog::debug("{}", sql);
   // MariaDB refuses an unknown connection name (ER_MASTER_INFO); MySQL returns no rows.
@@ -109,15 +109,26 @@ CheckResult check_galera(mysql::Connection& conn, const config::MysqlCheckConfig
   return evaluate_galera(c, mysql::parse_galera_status(rows));
 }
 
+// Longest value read as a timestamp ("2024-01-31 23:59:59.123456", epoch seconds).
+constexpr size_t kMaxTimestampBytes = 64;
+
 CheckResult check_freshness(mysql::Connection& conn, const config::MysqlCheckConfig& c) {
   mysql::Error e;
   std::vector<std::string> cols;
   std::vector<std::vector<std::optional<std::string>>> rows;
   spdlog::debug("freshness query: {}", c.query);
+  // Only the first row is read: the server sends no more (a query over a million rows must
+  // not be transferred and held whole).
+  if (!conn.exec("SET SESSION sql_select_limit=1", &e)) return failed("sql_select_limit", e, c);
   if (!conn.query_ordered(c.query, &cols, &rows, &e)) return failed("freshness query", e, c);
   if (rows.empty()) return evaluate_freshness(c, std::nullopt, "the query returned no rows");
   auto value = cell(rows[0], 0);
   if (!value) return evaluate_freshness(c, std::nullopt, "the query returned NULL");
+  if (value->size() > kMaxTimestampBytes)
+    return evaluate_freshness(
+        c, std::nullopt,
+        fmt::format("the query's value is not a timestamp ({} bytes, starting '{}...')",
+                    value->size(), value->substr(0, 40)));
   // The server's clock, not ours: the value was written by (and is read in the time zone of)
   // the database, and a checking host's clock skew must not make a master look dead.
   std::vector<std::vector<std::optional<std::string>>> now;

@@ -43,6 +43,8 @@ void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
   out->allow_donor = e.boolean("allow_donor", out->allow_donor);
   out->query = e.string("query", out->query);
   out->max_age = e.duration("max_age", out->max_age, Millis(1), Millis(365LL * 86'400'000));
+  out->future_tolerance =
+      e.duration("future_tolerance", out->future_tolerance, Millis(0), Millis(86'400'000));
   out->maintenance_file = e.string("maintenance_file", out->maintenance_file);
   require_absolute(e, "maintenance_file", out->maintenance_file);
   out->warning_fails = e.boolean("warning_fails", out->warning_fails);

@@ -31,6 +31,7 @@ struct MysqlCheckConfig {
   bool allow_donor = false;                 ///< galera: Donor/Desynced counts as healthy
   std::string query;                        ///< freshness: SQL returning a timestamp
   Millis max_age{300'000};                  ///< freshness
+  Millis future_tolerance{60'000};          ///< freshness: a newer timestamp is reported
   std::string maintenance_file;             ///< overrides the top-level maintenance_file
   bool warning_fails = false;               ///< WARNING exits 1 (fails keepalived); default 0
 };

@@ -187,7 +187,14 @@ CheckResult evaluate_freshness(const config::MysqlCheckConfig& c, std::optional<
   }
   double a = std::max(0.0, *age);
   res.perfdata.push_back({"age", a, "s", {}, max, 0.0, {}});
-  if (a > max) {
+  if (-*age > seconds(c.future_tolerance)) {
+    // A future timestamp would read as "fresh" for as long as it stays in the future, so a
+    // dead writer with a skewed clock (or bad data) would never look stale: say so.
+    res.state = State::kWarning;
+    res.summary = fmt::format("timestamp {} in the future (> {} tolerance): clock skew or bad data",
+                              format_duration(Millis(static_cast<long long>(-*age * 1000))),
+                              format_duration(c.future_tolerance));
+  } else if (a > max) {
     res.state = State::kCritical;
     res.summary = fmt::format("stale: last update {} ago > {}",
                               format_duration(Millis(static_cast<long long>(a * 1000))),

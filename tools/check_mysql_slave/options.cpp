@@ -127,11 +127,14 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
              return;
            }
            p.host = h;
+           p.host_given = true;  // even when equal to the default: beats --defaults-file
            p.socket.clear();  // a host on the command line means TCP, whatever the profile says
          },
          "Server host (default 127.0.0.1); an absolute path is a unix socket")
       ->type_name("HOST");
-  cli::add_port(*app, &p.port, "Server port (default 3306)");
+  cli::add_port(*app, &p.port, "Server port (default 3306)")->each([&p](const std::string&) {
+    p.port_given = true;  // even when 3306: beats --defaults-file
+  });
   app->add_option("-s,--socket", p.socket, "Unix socket instead of host/port")->type_name("PATH");
   app->add_option("-u,--user,--username", p.user, "User name")->type_name("USER");
   app->add_option("-d,--database", p.database, "Connect to this database (it must exist)")
@@ -215,6 +218,17 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
       ->type_name("SQL");
   cli::add_positive_duration(*app, "--max-age", &c.max_age,
              "Freshness: CRITICAL when the timestamp is older (default 5m)");
+  app->add_option_function<std::string>(
+         "--future-tolerance",
+         [&c](const std::string& text) {
+           std::string err;
+           auto v = parse_duration(text, &err);
+           if (!v) throw CLI::ValidationError("--future-tolerance", err);
+           c.future_tolerance = *v;
+         },
+         "Freshness: WARNING when the timestamp is further in the future (clock skew or bad "
+         "data; default 1m)")
+      ->type_name("DURATION");
 
   app->add_option_function<std::string>(
          "--maintenance-file", [opts](const std::string& f) { opts->maintenance_file = f; },

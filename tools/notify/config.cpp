@@ -5,6 +5,7 @@
 #include <array>
 
 #include "common/process.hpp"
+#include "common/state.hpp"
 
 namespace hakit::config {
 
@@ -326,6 +327,11 @@ bool load_notify_config(const Document& doc, const std::string& instance, Notify
                         Diagnostics* diag) {
   *out = notify_core(doc);
   size_t before = diag->items().size();
+  // The name becomes part of lock, ticket and state file names: nothing that leaves run_dir.
+  if (std::string why; !valid_instance_name(instance, &why)) {
+    diag->error_at(0, 0, "instances." + instance, why);
+    return false;
+  }
   Instance& inst = out->instances[instance];
   if (!parse_entry(doc, "instances", instance, parse_instance, &inst, diag)) {
     if (diag->items().size() == before)
@@ -346,6 +352,10 @@ bool load_notify_config(const Document& doc, const std::string& instance, Notify
 void validate_instances(const Document& doc, Diagnostics& diag) {
   check_entry_section(doc, "instances", diag);
   for (const auto& name : doc.entry_names("instances")) {
+    if (std::string why; !valid_instance_name(name, &why)) {
+      const YAML::Node section = doc.root["instances"];
+      diag.error(section, "instances", why);
+    }
     Instance inst;
     // References are checked even when the entry has other problems: one run lists them all.
     parse_entry(doc, "instances", name, parse_instance, &inst, &diag);

@@ -15,15 +15,6 @@
 
 namespace hakit::notify {
 
-std::string sql_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "'";
-}
-
 std::map<std::uint32_t, std::uint64_t> parse_gtid_list(const std::string& text) {
   std::map<std::uint32_t, std::uint64_t> out;
   std::stringstream in(text);
@@ -228,8 +219,8 @@ bool wait_io_thread(Db& db, const Dialect& dialect, const std::string& conn, con
         dialect.mariadb
             ? !gtid.empty() && gtid_covers(st->gtid_io_pos, gtid)
             : !executed.empty() &&
-                  scalar(db, fmt::format("SELECT GTID_SUBSET({}, {})", sql_quote(executed),
-                                         sql_quote(st->retrieved_gtid_set))) == "1";
+                  scalar(db, fmt::format("SELECT GTID_SUBSET({}, {})", db.quote(executed),
+                                         db.quote(st->retrieved_gtid_set))) == "1";
     if (by_pos || by_gtid) return true;
     ctx.svc.sleep(pause);
     pause = std::min(pause * 2, Millis(50));
@@ -245,12 +236,12 @@ std::optional<bool> mysql_caught_up(Db& db, const Dialect& dialect, const std::s
   const std::string secs = fmt::format("{:.3f}", std::max<double>(seconds(wait), 0.001));
   std::string sql;
   if (!st.retrieved_gtid_set.empty()) {
-    sql = fmt::format("SELECT WAIT_FOR_EXECUTED_GTID_SET({}, {})", sql_quote(st.retrieved_gtid_set),
+    sql = fmt::format("SELECT WAIT_FOR_EXECUTED_GTID_SET({}, {})", db.quote(st.retrieved_gtid_set),
                       secs);
   } else {
     sql = fmt::format("SELECT {}({}, {}, {}{})", dialect.pos_wait_function(),
-                      sql_quote(st.source_log_file), st.read_source_log_pos, secs,
-                      conn.empty() ? "" : ", " + sql_quote(conn));
+                      db.quote(st.source_log_file), st.read_source_log_pos, secs,
+                      conn.empty() ? "" : ", " + db.quote(conn));
   }
   std::vector<mysql::Row> rows;
   std::string err;
@@ -322,7 +313,7 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     if (!slave_status(*db, dialect, c, &st, &at.error) || !st) return at;
     const std::string change = dialect.change_source(
         c, fmt::format("{}=0, RELAY_LOG_FILE={}, RELAY_LOG_POS={}", dialect.option("DELAY"),
-                       sql_quote(st->relay_log_file), st->relay_log_pos));
+                       db->quote(st->relay_log_file), st->relay_log_pos));
     if (!exec(*db, change, &at.error)) return at;
     d["master_delay_cleared"] = std::to_string(st->sql_delay);
     spdlog::info("mysql_promote: MASTER_DELAY {} cleared so the relay log is applied now",
@@ -469,7 +460,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
     Secret secret(std::move(*password));
     std::string e;
     db->exec(dialect.stop(c), &e);  // not configured yet: nothing to stop
-    if (!db->exec(change(sql_quote(secret.reveal())), &e)) {
+    if (!db->exec(change(db->quote(secret.reveal())), &e)) {
       // A server error can quote the statement back: never let the password through.
       for (size_t p; !secret.empty() && (p = e.find(secret.reveal())) != std::string::npos;)
         e.replace(p, secret.reveal().size(), "***");

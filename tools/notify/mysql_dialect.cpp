@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "common/mysql/status.hpp"
 #include "notify/mysql_state.hpp"
 #include "notify/ports.hpp"
 
@@ -33,11 +34,18 @@ Dialect Dialect::detect(Db& db) {
   if (db.query("SELECT VERSION() AS version, @@version_comment AS comment", &rows, &err) &&
       !rows.empty()) {
     Dialect d = from_version(field(rows[0], "version"), field(rows[0], "comment"));
+    // The connection knows its sql_mode: a backslash it does not double is not an escape.
+    d.no_backslash_escapes = db.quote("\\") == "'\\'";
     if (d.version) return d;
   }
   Dialect d;
   d.mariadb = db.is_mariadb();
+  d.no_backslash_escapes = db.quote("\\") == "'\\'";
   return d;
+}
+
+std::string Dialect::quote(const std::string& s) const {
+  return mysql::sql_quote(s, no_backslash_escapes);
 }
 
 std::string Dialect::name() const {
@@ -52,9 +60,9 @@ std::string statement(const Dialect& d, const std::string& head, const std::stri
                       const std::string& tail) {
   if (connection.empty()) return head + (tail.empty() ? "" : " " + tail);
   if (d.mariadb)
-    return fmt::format("{} {}{}", head, sql_quote(connection), tail.empty() ? "" : " " + tail);
+    return fmt::format("{} {}{}", head, d.quote(connection), tail.empty() ? "" : " " + tail);
   return fmt::format("{}{} FOR CHANNEL {}", head, tail.empty() ? "" : " " + tail,
-                     sql_quote(connection));
+                     d.quote(connection));
 }
 
 }  // namespace
@@ -91,8 +99,8 @@ std::string Dialect::change_source(const std::string& connection,
 std::string Dialect::source_options(const std::string& host, const std::string& port,
                                     const std::string& user,
                                     const std::string& password_sql) const {
-  return fmt::format("{}={}, {}={}, {}={}, {}={}, {}", option("HOST"), sql_quote(host),
-                     option("PORT"), port, option("USER"), sql_quote(user), option("PASSWORD"),
+  return fmt::format("{}={}, {}={}, {}={}, {}={}, {}", option("HOST"), quote(host),
+                     option("PORT"), port, option("USER"), quote(user), option("PASSWORD"),
                      password_sql,
                      mariadb ? "MASTER_USE_GTID=current_pos" : option("AUTO_POSITION") + "=1");
 }

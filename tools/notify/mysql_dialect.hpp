@@ -12,6 +12,7 @@ class Db;
 struct Dialect {
   bool mariadb = true;
   unsigned long version = 0;  ///< major*10000 + minor*100 + patch: 8.0.30 → 80030, 10.11.6 → 101106
+  bool no_backslash_escapes = false;  ///< the session's sql_mode (literals are quoted for it)
 
   /// From SELECT VERSION() and @@version_comment ("8.4.3", "MySQL Community Server - GPL").
   static Dialect from_version(const std::string& version, const std::string& comment);
@@ -24,6 +25,8 @@ struct Dialect {
   /// MySQL 8.0.23+: CHANGE REPLICATION SOURCE TO with SOURCE_* options.
   bool source_words() const { return !mariadb && version >= 80023; }
 
+  /// An SQL string literal right under this session's sql_mode.
+  std::string quote(const std::string& s) const;
   /// "MariaDB 10.11.6" / "MySQL 8.4.3" for the journal.
   std::string name() const;
   /// SHOW SLAVE|REPLICA STATUS of the connection/channel.

@@ -9,9 +9,6 @@
 
 namespace hakit::notify {
 
-/// A SQL string literal ('it\'s').
-std::string sql_quote(const std::string& s);
-
 /// MariaDB GTID list "0-101-9,1-102-3" → domain → sequence number.
 std::map<std::uint32_t, std::uint64_t> parse_gtid_list(const std::string& text);
 

@@ -154,6 +154,7 @@ bool make_event(const Options& opt, const config::NotifyConfig& cfg, Event* ev, 
     *err = "no instance: use --instance NAME, or keepalived's generic arguments TYPE NAME STATE";
     return false;
   }
+  if (!valid_instance_name(name, err)) return false;
   if (std::find(cfg.instance_names.begin(), cfg.instance_names.end(), name) ==
       cfg.instance_names.end()) {
     std::set<std::string> known(cfg.instance_names.begin(), cfg.instance_names.end());

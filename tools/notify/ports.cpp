@@ -33,6 +33,7 @@ class MysqlDb : public Db {
     return false;
   }
   bool is_mariadb() const override { return c_->is_mariadb(); }
+  std::string quote(const std::string& s) const override { return c_->quote(s); }
 
  private:
   std::unique_ptr<mysql::Connection> c_;

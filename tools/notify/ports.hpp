@@ -23,6 +23,8 @@ class Db {
   virtual bool exec(const std::string& sql, std::string* err) = 0;
   /// MariaDB (GTID as domain-server-seq, no super_read_only) rather than MySQL.
   virtual bool is_mariadb() const = 0;
+  /// `s` as an SQL string literal, right under the session's sql_mode.
+  virtual std::string quote(const std::string& s) const = 0;
 };
 
 /// Opens connections from profiles.
