@@ -275,7 +275,7 @@ TEST_CASE("sitesync run: gates and a held lock end the run quietly with exit 0")
   Syncer s(l.cfg, l.runner, l.host, l.clock, {});
   std::string err;
   pid_t holder = 0;
-  auto held = FileLock::try_acquire(s.lock_path(l.target), &holder, &err);
+  auto held = FileLock::try_acquire(s.lock_path(l.target, &err), &holder, &err);
   REQUIRE(held);
   // flock locks are per open file: our own second try is refused like another process's.
   auto b = s.run(l.target);
