@@ -157,7 +157,8 @@ class MonitoringPair:
         files = self.files[node]
         peer = "192.0.2.11" if node == "n2" else "192.0.2.12"
         subs = {"peer: {host: 192.0.2.12": f"peer: {{host: {peer}",
-                "/srv/site1/": os.path.join(self.work, f"site1-{node}") + "/"}
+                "/srv/site1/": os.path.join(self.work, f"site1-{node}") + "/",
+                "site_home: /srv/site1\n": f"site_home: {self.work}/site1-{node}\n"}
         return files.write_config(cluster.example("monitoring-pair.yaml", files, subs))
 
     def keepalived_conf(self, node):

@@ -49,8 +49,7 @@ void make_zip(const std::string& path, const std::vector<Entry>& entries) {
 std::vector<std::string> tree(const std::string& root) {
   std::vector<std::string> out;
   for (auto& e : std::filesystem::recursive_directory_iterator(root))
-    out.push_back(e.path().lexically_relative(root).string() +
-                  (e.is_directory() ? "/" : ""));
+    out.push_back(e.path().lexically_relative(root).string() + (e.is_directory() ? "/" : ""));
   std::sort(out.begin(), out.end());
   return out;
 }

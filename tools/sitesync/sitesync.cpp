@@ -42,8 +42,10 @@ class TempFile {
       path_ = buf.data();
     }
   }
-  ~TempFile() {
+  ~TempFile() { remove(); }
+  void remove() {
     if (!path_.empty()) unlink(path_.c_str());
+    path_.clear();
   }
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
@@ -186,6 +188,9 @@ RoundResult Syncer::rsync_pass(const Target& t, Pass pass, bool* max_delete_hit)
   spec.capture = !mode_.progress;
   ProcessResult p = runner_.run(spec);
   ChangeList c = parse_log_file(log.read());
+  // As rsync leaves it after --delay-updates: no empty partial dir in the mirror.
+  log.remove();
+  rmdir(partial.c_str());
   r.files = c.files;
   r.bytes = c.bytes;
   r.deleted = c.deleted.size();
@@ -196,6 +201,7 @@ RoundResult Syncer::rsync_pass(const Target& t, Pass pass, bool* max_delete_hit)
     r.message = "cannot run rsync: " + p.spawn_error;
   } else if (p.forwarded_signal) {
     r.code = ExitCode::kFailed;
+    r.interrupted = true;
     r.message = fmt::format("interrupted by SIG{}; rsync {}", sigabbrev_np(p.forwarded_signal),
                             p.describe());
   } else if (p.timed_out || p.signal != 0) {
@@ -246,6 +252,13 @@ RoundResult Syncer::delete_passes(const Target& t) {
 
 bool Syncer::after_command(const Target& t, int k, const RoundResult& r, std::string* why) {
   std::string dir = t.job.dest + "/" + t.job.partial_dir;
+  std::string mkdir_err;
+  make_dirs(dir, 0755, &mkdir_err);
+  // Declared first, destroyed last: the lists go before the (then empty) partial dir.
+  struct RemoveEmptyDir {
+    std::string path;
+    ~RemoveEmptyDir() { rmdir(path.c_str()); }
+  } partial{dir};
   TempFile new_list(dir, "new"), changed_list(dir, "changed");
   if (new_list.path().empty() || changed_list.path().empty() || !new_list.write(pending_new_) ||
       !changed_list.write(pending_changed_)) {
@@ -296,6 +309,7 @@ RoundResult Syncer::round(const Target& t, int k) {
     append_unique(&r.new_files, d.new_files);
     append_unique(&r.changed_files, d.changed_files);
     r.warning |= d.warning;
+    r.interrupted |= d.interrupted;
     if (d.code != ExitCode::kSuccess) {
       r.code = d.code;
       r.message = d.message;
@@ -475,6 +489,7 @@ TargetResult Syncer::run(const Target& t) {
   pending_new_.clear();
   pending_changed_.clear();
   auto start = clock_.now();
+  bool interrupted = false;
   const int n = t.job.rounds;
   for (int k = 0; k < n; ++k) {
     RoundSlot slot = round_slot(k, start, t.job.interval, clock_.now());
@@ -493,6 +508,7 @@ TargetResult Syncer::run(const Target& t) {
     }
     auto round_start = clock_.now();
     RoundResult r = round(t, k);
+    interrupted |= r.interrupted;
     ++res.rounds_run;
     res.files += r.files;
     res.bytes += r.bytes;
@@ -510,7 +526,7 @@ TargetResult Syncer::run(const Target& t) {
       res.message = r.message;
       spdlog::error("{}: round {}/{} {}: {}", t.name, k + 1, n,
                     r.code == ExitCode::kRefused ? "refused" : "failed", r.message);
-      if (r.code == ExitCode::kRefused || termination_signal()) {
+      if (r.code == ExitCode::kRefused || r.interrupted || termination_signal()) {
         // Every later round would meet the same source: stop here and let an operator look.
         break;
       }
@@ -527,7 +543,8 @@ TargetResult Syncer::run(const Target& t) {
   }
   lock_fds_.clear();
   res.elapsed = std::chrono::duration_cast<Millis>(clock_.now() - start);
-  if (res.code == ExitCode::kFailed) res.outcome = termination_signal() ? "interrupted" : "failed";
+  if (res.code == ExitCode::kFailed)
+    res.outcome = interrupted || termination_signal() ? "interrupted" : "failed";
   if (res.code == ExitCode::kRefused) res.outcome = "refused";
   if (res.outcome.empty()) res.outcome = "ok";
   report(t, res);

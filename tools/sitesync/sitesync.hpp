@@ -54,6 +54,7 @@ struct SiteStep {
 struct RoundResult {
   ExitCode code = ExitCode::kSuccess;
   bool warning = false;  ///< rsync exit 24 (vanished files)
+  bool interrupted = false;  ///< a termination signal reached rsync: no further round
   std::uint64_t files = 0, bytes = 0, deleted = 0;
   std::vector<std::string> new_files, changed_files;
   SiteStep site;
