@@ -16,7 +16,8 @@ BUILD=${1:-$ROOT/build}
 RUNS=${RUNS:-3}          # full copies of the small files
 NOOP_RUNS=${NOOP_RUNS:-11}
 BIG_RUNS=${BIG_RUNS:-1}
-CASES=${CASES:-1}        # 0: only the hyperfine no-op part (no 1 GiB file); getperf: only the getperf part
+CASES=${CASES:-1}        # 0: only the hyperfine no-op part (no 1 GiB file); small: only the
+                         # 10,000-file cases; getperf: only the getperf part
 ARCHIVES=${ARCHIVES:-1000}  # getperf part: archives for the extraction comparison
 AGENTS=${AGENTS:-50}        # getperf part: agents of the 5-minute cycle
 BIN=$BUILD/tools/sitesync
@@ -147,7 +148,7 @@ bench_case() {
     "$(echo "$ms / $mr" | bc -l | xargs printf '%.3f')"
 }
 
-if [ "$CASES" = 1 ]; then
+if [ "$CASES" = 1 ] || [ "$CASES" = small ]; then
   echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), loopback rsync daemon; seconds (median)"
   echo
   echo "| case | runs | rsync -a --delete | sitesync -t 1 --no-delay-updates | ratio | sitesync -t 1 (default, --delay-updates) | ratio |"
@@ -156,8 +157,11 @@ if [ "$CASES" = 1 ]; then
   # Seed the destination once for the no-op runs.
   "${RAW[@]}" "rsync://127.0.0.1:$PORT/small/" "$WORK/dest/"
   bench_case "10,000 small files, no-op" small keep "$NOOP_RUNS"
-  bench_case "1 GiB file, full copy" big fresh "$BIG_RUNS"
-  bench_case "1 GiB file, no-op" big keep "$NOOP_RUNS"
+  if [ "$CASES" = 1 ]; then
+    bench_case "1 GiB file, full copy" big fresh "$BIG_RUNS"
+    bench_case "1 GiB file, no-op" big keep "$NOOP_RUNS"
+  fi
+  [ "$CASES" = small ] && exit 0
 fi
 
 if [ "$CASES" = getperf ]; then
