@@ -153,7 +153,9 @@ pid_t start_guardian(pid_t target, int* release_fd) {
     if (p[0] > 3) close_range(3, static_cast<unsigned>(p[0]) - 1, 0);
     close_range(static_cast<unsigned>(p[0]) + 1, ~0U, 0);
     // The terminal's Ctrl-C or a group SIGTERM is for the transfer; the guardian waits on.
+    // Its own group: a SIGKILL of our whole group (notify's timeout) must not take it along.
     for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) signal(sig, SIG_IGN);
+    setpgid(0, 0);
     char c = 0;
     ssize_t n;
     do {
