@@ -26,6 +26,8 @@ class FileLock {
   ~FileLock();
 
   const std::string& path() const { return path_; }
+  /// The locked fd: a child that inherits it keeps the lock held until it is gone too.
+  int fd() const { return fd_; }
 
  private:
   FileLock(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}

@@ -20,6 +20,13 @@ struct ProcessSpec {
   std::size_t capture_limit = 64 * 1024;  ///< bytes kept of each of stdout and stderr
   std::string stdin_data;               ///< written to the child's stdin, then closed
   bool capture = true;                  ///< false: child inherits our stdout/stderr
+  /// false: the child stays in our process group (a terminal's foreground group, where rsync
+  /// shows progress); the timeout then signals the child alone.
+  bool own_process_group = true;
+  /// The child is SIGKILLed when we die, even by SIGKILL (PR_SET_PDEATHSIG).
+  bool die_with_parent = false;
+  /// Our fds the child keeps open under the same numbers (a lock held until it is gone too).
+  std::vector<int> inherit_fds;
 };
 
 /// What happened.
@@ -29,6 +36,7 @@ struct ProcessResult {
   int exit_code = -1;       ///< valid when exited normally
   int signal = 0;           ///< the signal that ended it, if any
   bool timed_out = false;
+  int forwarded_signal = 0;  ///< SIGINT/SIGTERM/SIGHUP we received and passed on to the child
   std::string out, err;
   bool out_truncated = false, err_truncated = false;
   Millis elapsed{0};
@@ -37,6 +45,13 @@ struct ProcessResult {
   /// "exit 0", "exit 3", "killed by SIGKILL after timeout 2.000 s", "not started: ..."
   std::string describe() const;
 };
+
+/// From now on SIGINT, SIGTERM and SIGHUP do not end this process: they are recorded, passed
+/// to the child run_process is waiting for (which is then waited for), and no new child starts.
+void forward_termination_signals();
+
+/// The termination signal received since forward_termination_signals() (0 = none).
+int termination_signal();
 
 /// Runs a command to completion (or timeout). Never throws.
 ProcessResult run_process(const ProcessSpec& spec);

@@ -9,9 +9,10 @@ PACKAGES=(
   libcurl4-openssl-dev libmariadb-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   libcli11-dev doctest-dev nlohmann-json3-dev libssl-dev zlib1g-dev libre2-dev dpkg-dev help2man
   fakeroot logrotate jq
+  libzip-dev  # sitesync extracts getperf archives in-process (linked into sitesync only)
   # tests: real servers and peers
   python3 python3-pytest python3-pymysql mariadb-server mariadb-client galera-4 nginx-light rsync
-  keepalived openssl iproute2 iputils-ping procps psmisc util-linux
+  keepalived openssl iproute2 iputils-ping procps psmisc util-linux unzip  # unzip: the sitesync benchmark
   # benchmarks: the peer tools we compare with
   monitoring-plugins-basic monitoring-plugins-standard liburiparser1 hyperfine curl time
 )

@@ -16,7 +16,10 @@ BUILD=${1:-$ROOT/build}
 RUNS=${RUNS:-3}          # full copies of the small files
 NOOP_RUNS=${NOOP_RUNS:-11}
 BIG_RUNS=${BIG_RUNS:-1}
-CASES=${CASES:-1}        # 0: only the hyperfine no-op part (no 1 GiB file)
+CASES=${CASES:-1}        # 0: only the hyperfine no-op part (no 1 GiB file); small: only the
+                         # 10,000-file cases; getperf: only the getperf part
+ARCHIVES=${ARCHIVES:-1000}  # getperf part: archives for the extraction comparison
+AGENTS=${AGENTS:-50}        # getperf part: agents of the 5-minute cycle
 BIN=$BUILD/tools/sitesync
 [ -x "$BIN" ] || BIN=$BUILD/sitesync
 for need in "$BIN" /usr/bin/rsync /usr/bin/python3; do
@@ -32,7 +35,7 @@ cleanup() {
 trap cleanup EXIT
 
 PORT=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$WORK/small" "$WORK/big" "$WORK/state" "$WORK/run"
+mkdir -p "$WORK/small" "$WORK/big" "$WORK/state" "$WORK/run" "$WORK/arcs" "$WORK/cycle"
 cat >"$WORK/rsyncd.conf" <<EOF
 pid file = $WORK/rsyncd.pid
 use chroot = false
@@ -41,6 +44,12 @@ uid = $(id -un)
 gid = $(id -gn)
 [small]
 path = $WORK/small
+read only = true
+[arcs]
+path = $WORK/arcs
+read only = true
+[cycle]
+path = $WORK/cycle
 read only = true
 [big]
 path = $WORK/big
@@ -69,6 +78,28 @@ for d in range(100):
             fh.write(os.urandom(random.randint(1024, 4096)))
 EOF
 [ "$CASES" = 1 ] && head -c 1G /dev/urandom >"$WORK/big/storage.rrd"
+if [ "$CASES" = getperf ]; then
+  # getperf archives: ARCHIVES of 10 text files (2-6 KiB) each, over 20 agents; and one
+  # 5-minute cycle of AGENTS agents x 4 categories (what a site's module holds per cycle).
+  /usr/bin/python3 - "$WORK" "$ARCHIVES" "$AGENTS" <<'EOF'
+import os, random, sys, zipfile
+work, n, agents = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+random.seed(1)
+def text(size):
+    line = " ".join(str(random.randint(0, 99999)) for _ in range(12)) + "\n"
+    return (line * (size // len(line) + 1))[:size]
+def archive(path, cat, hhmm, files):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in range(files):
+            z.writestr(f"{cat}/20261125/{hhmm}/metric{f:02d}.txt", text(random.randint(2048, 6144)))
+for i in range(n):
+    hhmm = f"{(i // 60) % 24:02d}{i % 60:02d}"
+    archive(f"{work}/arcs/arc_agent{i % 20:02d}__Linux_20261125_{hhmm}.zip", "Linux", hhmm, 10)
+for a in range(agents):
+    for cat in ("Linux", "HW", "MySQL", "Apache"):
+        archive(f"{work}/cycle/arc_host{a:03d}__{cat}_20261125_1400.zip", cat, "1400", 8)
+EOF
+fi
 for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break; sleep 0.1; done
 
 now() { date +%s.%N; }
@@ -117,7 +148,7 @@ bench_case() {
     "$(echo "$ms / $mr" | bc -l | xargs printf '%.3f')"
 }
 
-if [ "$CASES" = 1 ]; then
+if [ "$CASES" = 1 ] || [ "$CASES" = small ]; then
   echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), loopback rsync daemon; seconds (median)"
   echo
   echo "| case | runs | rsync -a --delete | sitesync -t 1 --no-delay-updates | ratio | sitesync -t 1 (default, --delay-updates) | ratio |"
@@ -126,8 +157,55 @@ if [ "$CASES" = 1 ]; then
   # Seed the destination once for the no-op runs.
   "${RAW[@]}" "rsync://127.0.0.1:$PORT/small/" "$WORK/dest/"
   bench_case "10,000 small files, no-op" small keep "$NOOP_RUNS"
-  bench_case "1 GiB file, full copy" big fresh "$BIG_RUNS"
-  bench_case "1 GiB file, no-op" big keep "$NOOP_RUNS"
+  if [ "$CASES" = 1 ]; then
+    bench_case "1 GiB file, full copy" big fresh "$BIG_RUNS"
+    bench_case "1 GiB file, no-op" big keep "$NOOP_RUNS"
+  fi
+  [ "$CASES" = small ] && exit 0
+fi
+
+if [ "$CASES" = getperf ]; then
+  URL="rsync://127.0.0.1:$PORT"
+  NOP=/usr/bin/true   # the no-op aggregator
+  # extraction: getperf runs `cd analysis/<agent>; unzip -o ARCHIVE` once per archive, after
+  # rsync; sitesync extracts in-process. Each side starts from an empty site home; rsync's
+  # part is timed apart (sitesync --no-extract) and taken off sitesync's total.
+  ex_unzip=() ex_ss=() ex_copy=()
+  for i in $(seq "$RUNS"); do
+    rm -rf "$WORK/site" && mkdir -p "$WORK/site"
+    ex_copy+=("$(cd "$WORK/site" && time_cmd keep "$BIN" -t 1 --no-progress --no-extract "$URL/arcs")")
+    t0=$(now)
+    for z in "$WORK"/site/.rsync/arcs/arc_*.zip; do
+      b=${z##*/arc_}; agent=${b%%__*}
+      mkdir -p "$WORK/site/analysis/$agent"
+      (cd "$WORK/site/analysis/$agent" && /usr/bin/unzip -o -q "$z")
+    done
+    sync
+    t1=$(now)
+    ex_unzip+=("$(echo "$t1 - $t0" | bc -l)")
+    rm -rf "$WORK/site" && mkdir -p "$WORK/site"
+    ex_ss+=("$(cd "$WORK/site" && time_cmd keep "$BIN" -t 1 --no-progress "$URL/arcs")")
+  done
+  mc=$(printf '%s\n' "${ex_copy[@]}" | median)
+  mu=$(printf '%s\n' "${ex_unzip[@]}" | median)
+  ms=$(printf '%s\n' "${ex_ss[@]}" | median)
+  mx=$(echo "$ms - $mc" | bc -l | xargs printf '%.3f')
+  echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg); seconds (median of $RUNS)"
+  echo
+  echo "| case | unzip -o per archive (getperf) | sitesync in-process | speed-up |"
+  echo "|---|---|---|---|"
+  printf '| extract %s archives (10 files each) | %s | %s (= %s rsync+extract - %s rsync only) | %s |\n' \
+    "$ARCHIVES" "$mu" "$mx" "$ms" "$mc" "$(echo "$mu / $mx" | bc -l | xargs printf '%.1fx')"
+  # One 5-minute cycle of a site end to end: rsync + extract + aggregate (no-op aggregator).
+  cyc=()
+  for i in $(seq "$RUNS"); do
+    rm -rf "$WORK/site" && mkdir -p "$WORK/site"
+    cyc+=("$(cd "$WORK/site" && time_cmd keep "$BIN" -t 1 --no-progress --aggregate "$NOP" "$URL/cycle")")
+  done
+  echo
+  printf '| one cycle of %s agents (%s archives, %s files): rsync + extract + aggregate | %s s |\n' \
+    "$AGENTS" "$((AGENTS * 4))" "$((AGENTS * 32))" "$(printf '%s\n' "${cyc[@]}" | median)"
+  exit 0
 fi
 
 # The no-op again under hyperfine (many runs, mean ± σ, CPU): the fixed cost of a run.

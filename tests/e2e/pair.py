@@ -9,10 +9,12 @@ Naive setup (what the issue compares against): a curl check every 1 s, fall 2, a
 notify_master "STOP SLAVE; SET GLOBAL read_only=0" / notify_backup "SET GLOBAL read_only=1"
 through the mariadb client; notify_fault not wired.
 """
+import json
 import os
 import shutil
 import tempfile
 import time
+import zipfile
 
 import cluster
 from fixtures.common import require
@@ -69,6 +71,19 @@ use chroot = no
 """
 
 
+def archive_name(node, i):
+    """The getperf archive #i the agent `<node>web` ships to node's rsync module."""
+    return f"arc_{node}web__Linux_20261125_14{i * 5:02d}.zip"
+
+
+# The site's aggregation in the e2e lab: records its argv (the extracted files) per call.
+AGGREGATE = """#!{python}
+import json, sys
+with open({log!r}, "a") as f:
+    f.write(json.dumps(sys.argv[1:]) + "\\n")
+"""
+
+
 class Rsyncd:
     """An rsync daemon in a node namespace serving one module (default: archive_site1)."""
 
@@ -77,9 +92,11 @@ class Rsyncd:
         self.dir = os.path.join(work, f"rsyncd-{node}")
         self.data = os.path.join(self.dir, module)
         os.makedirs(self.data, exist_ok=True)
+        # What a getperf agent ships: one archive per agent, category and 5-minute slot.
         for i in range(3):
-            with open(os.path.join(self.data, f"arc_{node}_{i}.zip"), "w") as f:
-                f.write(f"collected on {node} #{i}\n")
+            with zipfile.ZipFile(os.path.join(self.data, archive_name(node, i)), "w",
+                                 zipfile.ZIP_DEFLATED) as z:
+                z.writestr(f"Linux/20261125/14{i * 5:02d}/vmstat.txt", f"collected on {node} #{i}\n")
         self.conf = os.path.join(self.dir, "rsyncd.conf")
         with open(self.conf, "w") as f:
             f.write(RSYNCD_CONF.format(dir=self.dir, module=module))
@@ -140,7 +157,8 @@ class MonitoringPair:
         files = self.files[node]
         peer = "192.0.2.11" if node == "n2" else "192.0.2.12"
         subs = {"peer: {host: 192.0.2.12": f"peer: {{host: {peer}",
-                "/srv/site1/": os.path.join(self.work, f"site1-{node}") + "/"}
+                "/srv/site1/": os.path.join(self.work, f"site1-{node}") + "/",
+                "site_home: /srv/site1\n": f"site_home: {self.work}/site1-{node}\n"}
         return files.write_config(cluster.example("monitoring-pair.yaml", files, subs))
 
     def keepalived_conf(self, node):
@@ -178,6 +196,12 @@ class MonitoringPair:
             self.rsyncd[n] = Rsyncd(self.lab, n, self.work).start()
             self.files[n] = cluster.NodeFiles(self.work, n)
             os.makedirs(os.path.join(self.work, f"site1-{n}", ".rsync"), exist_ok=True)
+            bindir = os.path.join(self.work, f"site1-{n}", "bin")
+            os.makedirs(bindir, exist_ok=True)
+            with open(os.path.join(bindir, "aggregate"), "w") as f:
+                f.write(AGGREGATE.format(python=require("python3"),
+                                         log=self.aggregate_log(n)))
+            os.chmod(os.path.join(bindir, "aggregate"), 0o755)
             if self.mode != "naive":
                 self.hakit_config(n)
         for n in self.NODES:
@@ -187,6 +211,17 @@ class MonitoringPair:
         self.settle()
         self.log(f"keepalived ({self.mode}): VIP {VIP} on n1, n2 BACKUP")
         assert not self.dbs["n1"].read_only() and self.dbs["n2"].read_only()
+
+    def aggregate_log(self, node):
+        """Where node's aggregation records its calls (one JSON argv per line)."""
+        return os.path.join(self.work, f"aggregate-{node}.jsonl")
+
+    def aggregate_calls(self, node):
+        path = self.aggregate_log(node)
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(l) for l in f if l.strip()]
 
     def settle(self, timeout=20):
         """Waits until the start-up notifications are done (hakit: journaled)."""

@@ -4,7 +4,7 @@ sitesync is gated by the roles, and no acknowledged row is lost."""
 import os
 
 from fixtures.netns import VIP
-from pair import MonitoringPair, describe
+from pair import MonitoringPair, archive_name, describe
 
 
 def test_monitoring_pair_failover():
@@ -21,7 +21,18 @@ def test_monitoring_pair_failover():
         assert r.returncode == 0, r.stdout + r.stderr
         assert entry and entry["result"] in ("ok", "warning"), entry
         copied = os.path.join(pair.work, "site1-n2", ".rsync", "archive_site1")
-        assert sorted(os.listdir(copied))[:1] == ["arc_n1_0.zip"], os.listdir(copied)
+        assert sorted(os.listdir(copied))[:1] == [archive_name("n1", 0)], os.listdir(copied)
+        # The getperf form's part: the archives are extracted into analysis/<agent>/ with the
+        # time directories normalised (1400 → 140000), and the aggregation got those files.
+        analysis = os.path.join(pair.work, "site1-n2", "analysis", "n1web", "Linux", "20261125")
+        extracted = [os.path.join(analysis, f"14{i * 5:02d}00", "vmstat.txt") for i in range(3)]
+        for i, path in enumerate(extracted):
+            with open(path) as fh:
+                assert fh.read() == f"collected on n1 #{i}\n", path
+        print("extracted:", *extracted, sep="\n  ")
+        print("aggregation calls:", pair.aggregate_calls("n2"))
+        assert [sorted(c) for c in pair.aggregate_calls("n2")] == [sorted(extracted)]
+        assert (entry["archives"], entry["extracted"], entry["aggregate"]) == (3, 3, "ok"), entry
         # ... and the master does not pull (when: backup).
         r, entry, logged = pair.sitesync("n1")
         assert r.returncode == 0 and entry is None, (r.stderr, entry)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 
+#include <sstream>
 #include <thread>
 
 #include "common/process.hpp"
@@ -195,4 +196,46 @@ TEST_CASE("process: a grandchild holding the pipes after a normal exit costs a s
 TEST_CASE("process: argv rendering for logs quotes what a shell would split") {
   CHECK(format_argv({"rsync", "-a", "rsync://h/m", "/srv/x/"}) == "rsync -a rsync://h/m /srv/x/");
   CHECK(format_argv({"echo", "a b", "it's", ""}) == "echo 'a b' 'it'\\''s' ''");
+}
+
+TEST_CASE("process: kept fds, the caller's process group, a child that dies with us") {
+  TempDir dir;
+  int fd = open((dir / "lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  ProcessSpec spec;
+  // readlink sees the fd under its own number: it was kept across exec (lock held by it).
+  spec.argv = {"readlink", "/proc/self/fd/" + std::to_string(fd)};
+  spec.inherit_fds = {fd};
+  spec.die_with_parent = true;
+  auto r = run_process(spec);
+  CHECK(r.ok());
+  CHECK(r.out == dir / "lock\n");
+  // Without inherit_fds the same fd is closed at exec.
+  spec.inherit_fds.clear();
+  r = run_process(spec);
+  CHECK(r.started);
+  CHECK(r.exit_code != 0);
+  close(fd);
+
+  // own_process_group=false: the child is in our group (a terminal's foreground group).
+  // Field 5 of /proc/self/stat is the process group.
+  auto pgrp_of_child = [](bool own) {
+    ProcessSpec s;
+    s.argv = {"cat", "/proc/self/stat"};
+    s.own_process_group = own;
+    s.die_with_parent = true;
+    auto res = run_process(s);
+    std::string rest = res.out.substr(res.out.rfind(')') + 2);
+    std::istringstream in(rest);
+    std::string state, ppid, pgrp;
+    in >> state >> ppid >> pgrp;
+    return std::atol(pgrp.c_str());
+  };
+  CHECK(pgrp_of_child(false) == getpgrp());
+  CHECK(pgrp_of_child(true) != getpgrp());
+  // A missing program is reported like posix_spawn's.
+  spec.argv = {"/nonexistent-hakit-program"};
+  r = run_process(spec);
+  CHECK_FALSE(r.started);
+  CHECK(contains(r.spawn_error, "No such file or directory"));
 }

@@ -2,9 +2,12 @@
 // what the guards stop, what the after-command is told, and the exit codes.
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
+#include <zip.h>
 
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 
@@ -275,7 +278,7 @@ TEST_CASE("sitesync run: gates and a held lock end the run quietly with exit 0")
   Syncer s(l.cfg, l.runner, l.host, l.clock, {});
   std::string err;
   pid_t holder = 0;
-  auto held = FileLock::try_acquire(s.lock_path(l.target), &holder, &err);
+  auto held = FileLock::try_acquire(s.lock_path(l.target, &err), &holder, &err);
   REQUIRE(held);
   // flock locks are per open file: our own second try is refused like another process's.
   auto b = s.run(l.target);
@@ -312,4 +315,104 @@ TEST_CASE("sitesync run: --estimate and --dry-run change nothing and report rsyn
   CHECK(dr.files == 1);
   CHECK(dr.deleted == 1);
   CHECK(access(d.target.job.dest.c_str(), F_OK) != 0);  // not even the dest was created
+}
+
+TEST_CASE("sitesync run: the getperf step extracts the round's archives and aggregates them") {
+  Fixture f;
+  std::string home = f.dir + "/site";
+  f.target.job.site_home = home;
+  f.target.job.aggregate = {"/opt/agg", "--fast"};
+  // A real archive (libzip), written where rsync puts it, and rsync's log naming it.
+  f.runner.steps.push_back([&](const ProcessSpec& s) {
+    std::string dest = f.target.job.dest;
+    int err = 0;
+    zip_t* z = zip_open((dest + "/arc_h1__Linux_20150619_1416.zip").c_str(),
+                        ZIP_CREATE | ZIP_TRUNCATE, &err);
+    REQUIRE(z);
+    static const char kData[] = "vm\n";
+    zip_file_add(z, "Linux/20150619/1416/vmstat.txt",
+                 zip_source_buffer(z, kData, sizeof kData - 1, 0), 0);
+    REQUIRE(zip_close(z) == 0);
+    std::ofstream(arg_value(s, "--log-file=")) << ">f+++++++++ 120 arc_h1__Linux_20150619_1416.zip\n"
+                                               << ">f+++++++++ 5 notes.txt\n";
+    return exited(0);
+  });
+  ProcessSpec agg;
+  f.runner.steps.push_back([&](const ProcessSpec& s) {
+    agg = s;
+    return exited(0, "aggregated 1\n");
+  });
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kSuccess);
+  CHECK(r.archives == 1);
+  CHECK(r.extracted == 1);
+  CHECK(r.aggregate_result == "ok");
+  std::string file = home + "/analysis/h1/Linux/20150619/141600/vmstat.txt";
+  CHECK(agg.argv == std::vector<std::string>{"/opt/agg", "--fast", file});
+  CHECK(agg.cwd == home);
+  CHECK(std::find(agg.env_extra.begin(), agg.env_extra.end(), "SITEHOME=" + home) !=
+        agg.env_extra.end());
+  CHECK(agg.die_with_parent);
+  // rsync runs with the job lock's fds, dies with us, in its own group (no terminal).
+  CHECK(f.runner.calls[0].die_with_parent);
+  CHECK(f.runner.calls[0].inherit_fds.size() == 2);
+  CHECK(f.runner.calls[0].own_process_group);
+  auto j = Journal(f.cfg.state_dir + "/journal.jsonl").tail(1);
+  REQUIRE(j.size() == 1);
+  CHECK(j[0]["archives"] == 1);
+  CHECK(j[0]["aggregate"] == "ok");
+
+  // A failing aggregation fails the run and says so.
+  Fixture g;
+  g.target.job.site_home = g.dir + "/site";
+  g.target.job.aggregate = {"/opt/agg"};
+  g.runner.steps.push_back(rsync_step(0));
+  auto none = g.run();
+  CHECK(none.code == ExitCode::kSuccess);  // nothing extracted: no aggregation call
+  CHECK(g.runner.calls.size() == 1);
+}
+
+TEST_CASE("sitesync run: a signal passed on to rsync ends the run as interrupted") {
+  Fixture f;
+  f.target.job.rounds = 3;
+  f.runner.steps.push_back([](const ProcessSpec&) {
+    ProcessResult p = exited(20);
+    p.forwarded_signal = SIGTERM;
+    return p;
+  });
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kFailed);
+  CHECK(r.message.find("interrupted by SIGTERM") != std::string::npos);
+  CHECK(f.runner.calls.size() == 1);  // no further round
+}
+
+TEST_CASE("sitesync run: a symlinked destination is refused, naming the override") {
+  Fixture f;
+  std::string real = f.dir + "/real";
+  std::filesystem::create_directories(real);
+  std::filesystem::create_directory_symlink(real, f.dir + "/link");
+  f.target.job.dest = f.dir + "/link";
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kRefused);
+  CHECK(r.message.find("--follow-dest-symlink") != std::string::npos);
+  CHECK(f.runner.calls.empty());
+  f.target.job.follow_dest_symlink = true;
+  f.runner.steps.push_back(rsync_step(0));
+  CHECK(f.run().code == ExitCode::kSuccess);
+}
+
+TEST_CASE("sitesync: the metrics file of a job removed from the config goes away") {
+  Fixture f;
+  f.cfg.root = YAML::Load("sync: {site1: {source: rsync://h/m, dest: /srv/a}}");
+  std::string m = f.cfg.metrics_path();
+  std::filesystem::create_directories(m);
+  for (const char* name : {"sitesync.site1.prom", "sitesync.gone.prom",
+                           "sitesync.dest._srv_a_.rsync_archive_site1.prom", "notify.VI_1.prom"})
+    std::ofstream(m + "/" + name) << "x 1\n";
+  Syncer s(f.cfg, f.runner, f.host, f.clock, {});
+  s.remove_stale_metrics();
+  CHECK(std::filesystem::exists(m + "/sitesync.site1.prom"));
+  CHECK_FALSE(std::filesystem::exists(m + "/sitesync.gone.prom"));
+  CHECK(std::filesystem::exists(m + "/sitesync.dest._srv_a_.rsync_archive_site1.prom"));
+  CHECK(std::filesystem::exists(m + "/notify.VI_1.prom"));
 }

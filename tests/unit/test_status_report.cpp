@@ -393,3 +393,31 @@ TEST_CASE("status --check: CRITICAL when split brain is suspected") {
   CHECK(res.state == State::kCritical);
   CHECK(res.summary.find("could not be fenced") != std::string::npos);
 }
+
+TEST_CASE("status: ad-hoc runs are keyed by destination; removed jobs export no metric") {
+  TempStateDir dir;
+  dir.write("journal.jsonl",
+            R"({"time":"2026-11-22T01:00:00.000Z","tool":"sitesync","job":"archive_site1","adhoc":true,"dest":"/srv/a/.rsync/archive_site1","result":"ok"})"
+            "\n"
+            R"({"time":"2026-11-22T01:01:00.000Z","tool":"sitesync","job":"archive_site1","adhoc":true,"dest":"/srv/b/.rsync/archive_site1","result":"failed"})"
+            "\n"
+            R"({"time":"2026-11-22T01:02:00.000Z","tool":"sitesync","job":"old_job","result":"ok"})"
+            "\n"
+            R"({"time":"2026-11-22T01:03:00.000Z","tool":"sitesync","job":"site1","result":"ok"})"
+            "\n");
+  auto cfg = make_config(dir.path);
+  auto r = status::collect(cfg, {}, fake_probe);
+  std::set<std::string> names;
+  for (const auto& s : r.syncs) names.insert(s.job);
+  // Two site homes pulling one module stay apart.
+  CHECK(names.count("archive_site1 (/srv/a/.rsync/archive_site1)"));
+  CHECK(names.count("archive_site1 (/srv/b/.rsync/archive_site1)"));
+  std::string err;
+  REQUIRE(status::write_status_metrics(cfg, r, &err));
+  std::ifstream in(cfg.metrics_path() + "/hakit_status.prom");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text.find(R"(hakit_status_sync_last_success_timestamp_seconds{job="site1"})") !=
+        std::string::npos);
+  CHECK(text.find(R"x(job="archive_site1 (/srv/a/.rsync/archive_site1)")x") != std::string::npos);
+  CHECK(text.find("old_job") == std::string::npos);  // removed from the config: no series
+}

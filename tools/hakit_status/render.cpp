@@ -132,7 +132,8 @@ bool write_status_metrics(const config::Core& cfg, const Report& r, std::string*
   // sitesync writes each run's figures; the last *successful* run is only in the journal.
   for (const auto& s : r.syncs) {
     auto t = parse_time(s.last_success);
-    if (!t) continue;
+    // A job removed from the config is history in the journal, not a series to alert on.
+    if (!t || (!s.configured && !s.adhoc)) continue;
     m.push_back({"hakit_status_sync_last_success_timestamp_seconds",
                  "When the newest successful run of the sync job in the journal ended", "gauge",
                  {{"job", s.job}}, static_cast<double>(*t)});

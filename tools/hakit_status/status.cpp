@@ -225,7 +225,13 @@ Report collect(const config::Document& cfg, const Options& opts, const AddressPr
     if (entry_kind(e) != "sync") continue;
     std::string job = first_string(e, {"job"});
     if (job.empty()) continue;
+    // Ad-hoc runs (getperf form) of one module into two site homes are two syncs: keyed by
+    // destination.
+    bool adhoc = e.contains("adhoc") && e["adhoc"].is_boolean() && e["adhoc"].get<bool>();
+    std::string dest = adhoc ? first_string(e, {"dest"}) : "";
+    if (!dest.empty()) job += " (" + dest + ")";
     auto& s = syncs[job];
+    s.adhoc = adhoc;
     s.job = job;
     s.last = e;
     if (sync_succeeded(e)) s.last_success = first_string(e, {"time"});

@@ -44,6 +44,7 @@ struct InstanceStatus {
 struct SyncStatus {
   std::string job;
   bool configured = false;     ///< named in the config's sync: section
+  bool adhoc = false;          ///< a getperf-form run (keyed "module (dest)")
   std::optional<Json> last;    ///< the newest run's journal entry
   std::string last_success;    ///< time of the newest successful run, "" when none seen
 };

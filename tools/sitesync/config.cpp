@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 namespace hakit::config {
 
 std::optional<std::uint64_t> parse_rate(std::string text, std::string* err) {
@@ -28,7 +30,13 @@ void parse_sync_job(MapReader& e, SyncJob* out) {
   }
   out->delete_extraneous = e.boolean("delete", out->delete_extraneous);
   if (auto v = e.integer("max_delete", 0, 1'000'000'000)) out->max_delete = *v;
-  if (auto v = e.number("min_source_fraction", 0.0, 1.0)) out->min_source_fraction = *v;
+  if (auto v = e.number("min_source_fraction", 0.0, 1.0)) {
+    // A NaN passes every range comparison and would switch the guard off.
+    if (std::isfinite(*v))
+      out->min_source_fraction = *v;
+    else
+      e.error("min_source_fraction", "must be a number from 0 to 1");
+  }
   out->when = e.choice("when", out->when, {"any", "master", "backup"});
   out->instance = e.string("instance", out->instance);
   if (out->when != "any" && out->instance.empty())
@@ -60,6 +68,30 @@ void parse_sync_job(MapReader& e, SyncJob* out) {
   out->rsync = e.string("rsync", out->rsync);
   out->rsh = e.string("rsh", out->rsh);
   out->extra_args = e.strings("extra_args");
+  out->follow_dest_symlink = e.boolean("follow_dest_symlink", out->follow_dest_symlink);
+  out->site_home = e.string("site_home", out->site_home);
+  if (!out->site_home.empty() && out->site_home.front() != '/')
+    e.error("site_home", "must be an absolute path");
+  if (auto text = e.string("extract_max_size")) {
+    std::string err;
+    if (auto v = parse_size(*text, &err); v && *v > 0)
+      out->extract_max_size = *v;
+    else
+      e.error("extract_max_size", err.empty() ? "must be more than 0" : err);
+  }
+  out->aggregate = e.strings("aggregate");
+  out->getperf_home = e.string("getperf_home", out->getperf_home);
+  out->aggregate_timeout =
+      e.duration("aggregate_timeout", out->aggregate_timeout, Millis(100), Millis(86400000));
+  out->purge = e.boolean("purge", out->purge);
+  out->purge_analysis =
+      e.duration("purge_analysis", out->purge_analysis, Millis(60000), Millis(3650LL * 86400000));
+  out->purge_summary =
+      e.duration("purge_summary", out->purge_summary, Millis(60000), Millis(3650LL * 86400000));
+  out->purge_may_empty = e.boolean("purge_may_empty", out->purge_may_empty);
+  if ((out->purge || !out->aggregate.empty() || !out->getperf_home.empty()) &&
+      out->site_home.empty())
+    e.error("site_home", "purge and aggregate work on a getperf site home: set site_home");
   e.finish();
 }
 

@@ -41,6 +41,18 @@ struct SyncJob {
   std::string rsync = "rsync";       ///< the rsync binary
   std::string rsh;                   ///< ssh command for host:path sources ("" = ssh, batch mode)
   std::vector<std::string> extra_args;  ///< appended to rsync's argv as written
+  bool follow_dest_symlink = false;  ///< allow a dest that is a symlink (mirrored through it)
+  /// getperf site home: the `arc_*.zip` archives each round brings are extracted into
+  /// site_home/analysis/<agent>/ ("" = no extraction; the ad-hoc form uses the current dir).
+  std::string site_home;
+  std::uint64_t extract_max_size = 1ULL << 30;  ///< refuse an archive entry bigger than this
+  std::vector<std::string> aggregate;  ///< argv the extracted files are appended to
+  std::string getperf_home;            ///< aggregate defaults to GETPERF_HOME/script/sumup
+  Millis aggregate_timeout{600000};    ///< hard limit of one aggregation command
+  bool purge = false;                  ///< getperf --purge: retention of analysis/ and summary/
+  Millis purge_analysis{3600000};      ///< keep this much of analysis/ (getperf: 1 hour)
+  Millis purge_summary{3600000};       ///< keep this much of summary/ (getperf: 1 hour)
+  bool purge_may_empty = false;        ///< allow a purge that leaves no time directory at all
   int line = 0;                      ///< where the job is defined, for messages
 };
 

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "common/netaddr.hpp"
@@ -60,19 +61,26 @@ DeleteVerdict check_deletions(const RsyncStats& probe, const config::SyncJob& jo
   if (!probe.found || probe.regular == 0) {
     v.allowed = false;
     v.reason = fmt::format("the source lists no files; refusing to delete {} entr{} from the "
-                           "destination (empty or unmounted source?)",
+                           "destination (empty or unmounted source?); delete: false or "
+                           "--disable-delete copies without deleting",
                            probe.deleted, probe.deleted == 1 ? "y" : "ies");
   } else if (job.max_delete && probe.deleted > *job.max_delete) {
     v.allowed = false;
-    v.reason = fmt::format("would delete {} entries, more than max_delete {}", probe.deleted,
-                           *job.max_delete);
+    v.reason = fmt::format("would delete {} entries, more than max_delete {} (raise max_delete "
+                           "or --max-delete to allow it)",
+                           probe.deleted, *job.max_delete);
+  } else if (!std::isfinite(job.min_source_fraction)) {
+    // Never reached through the parsers; a NaN must not switch the guard off all the same.
+    v.allowed = false;
+    v.reason = "min_source_fraction is not a number; refusing to delete";
   } else if (job.min_source_fraction > 0 &&
              static_cast<double>(source_entries) <
                  job.min_source_fraction * static_cast<double>(dest_entries)) {
     v.allowed = false;
     v.reason = fmt::format(
         "the source holds {} entries, the destination {}: less than min_source_fraction {} "
-        "(half-mounted source?); refusing to delete {}",
+        "(half-mounted source?); refusing to delete {} (lower min_source_fraction or "
+        "--min-source-fraction, 0 disables)",
         source_entries, dest_entries, job.min_source_fraction, probe.deleted);
   }
   return v;

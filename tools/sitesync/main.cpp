@@ -37,7 +37,10 @@ int main(int argc, char** argv) {
   mode.estimate = opts.estimate;
   mode.bandwidth = opts.bandwidth;
   mode.progress = !opts.no_progress && (opts.progress || isatty(STDOUT_FILENO));
+  mode.stderr_summary = !isatty(STDERR_FILENO) && opts.common.verbosity == 0;
   mode.verbosity = opts.common.verbosity;
+  // Ctrl-C, cron's or a notify timeout's SIGTERM, SIGHUP: passed to rsync, waited for.
+  forward_termination_signals();
   SystemProcessRunner runner;
   sitesync::SystemHostView host(cfg.state_dir);
   sitesync::SystemClock clock;

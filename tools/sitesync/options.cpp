@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <set>
 
 #include "sitesync/rsync.hpp"
@@ -78,6 +80,19 @@ void apply(const Options& o, config::SyncJob* j) {
   if (o.after_timeout) j->after_timeout = *o.after_timeout;
   if (o.ignore_failover_flag) j->skip_on_failover_flag = false;
   if (o.no_delay_updates) j->delay_updates = false;
+  if (o.follow_dest_symlink) j->follow_dest_symlink = true;
+  if (o.site_home) j->site_home = *o.site_home;
+  if (!o.aggregate.empty()) j->aggregate = o.aggregate;
+  if (o.getperf_home) j->getperf_home = *o.getperf_home;
+  if (o.aggregate_timeout) j->aggregate_timeout = *o.aggregate_timeout;
+  if (o.purge) j->purge = true;
+  if (o.purge_analysis) j->purge_analysis = *o.purge_analysis;
+  if (o.purge_summary) j->purge_summary = *o.purge_summary;
+  if (o.purge_may_empty) j->purge_may_empty = true;
+  if (o.no_extract) {
+    j->site_home.clear();
+    j->purge = false;
+  }
 }
 
 }  // namespace
@@ -130,7 +145,13 @@ std::unique_ptr<CLI::App> make_cli(Options* o) {
          "Refuse a round that would delete more entries")
       ->type_name("N");
   app->add_option_function<double>(
-         "--min-source-fraction", [o](const double& f) { o->min_source_fraction = f; },
+         "--min-source-fraction",
+         [o](const double& f) {
+           // "nan" passes CLI11's range check and would switch the guard off.
+           if (!std::isfinite(f))
+             throw CLI::ValidationError("--min-source-fraction", "must be a number from 0 to 1");
+           o->min_source_fraction = f;
+         },
          "Refuse to delete when the source holds less than this fraction of dest (0.5)")
       ->type_name("F")
       ->check(CLI::Range(0.0, 1.0));
@@ -161,8 +182,49 @@ std::unique_ptr<CLI::App> make_cli(Options* o) {
                 "Files appear one by one (each still complete) instead of all at the end");
   app->add_flag("--progress", o->progress, "Show rsync progress even when not on a terminal");
   app->add_flag("--no-progress", o->no_progress, "No progress, even on a terminal");
+  app->add_flag("--follow-dest-symlink", o->follow_dest_symlink,
+                "Allow a destination that is a symlink (refused by default)");
+  app->add_option_function<std::string>(
+         "--site-home", [o](const std::string& d) { o->site_home = d; },
+         "getperf site home: arc_*.zip archives are extracted into DIR/analysis/<agent>/ "
+         "(default for SOURCE forms: the current directory)")
+      ->type_name("DIR");
+  app->add_flag("--no-extract", o->no_extract,
+                "Copy only: no archive extraction, aggregation or purge");
+  app->add_option_function<std::string>(
+         "--aggregate", [o](const std::string& p) { o->aggregate.insert(o->aggregate.begin(), p); },
+         "Aggregation program; the extracted files are appended to its arguments")
+      ->type_name("PROG");
+  app->add_option_function<std::vector<std::string>>(
+         "--aggregate-arg",
+         [o](const std::vector<std::string>& v) {
+           o->aggregate.insert(o->aggregate.end(), v.begin(), v.end());
+         },
+         "An argument of the aggregation program (repeatable)")
+      ->type_name("ARG")
+      ->allow_extra_args(false);
+  app->add_option_function<std::string>(
+         "--getperf-home", [o](const std::string& d) { o->getperf_home = d; },
+         "Aggregate with DIR/script/sumup (default: $GETPERF_HOME when set)")
+      ->type_name("DIR");
+  add_parsed<Millis>(*app, "--aggregate-timeout", &o->aggregate_timeout,
+                     [](const std::string& t, std::string* e) { return parse_duration(t, e); },
+                     "Hard limit of one aggregation command (default 10m)", "DURATION");
+  app->add_flag("--purge", o->purge,
+                "getperf --purge: remove analysis/ and summary/ time directories older than "
+                "the retention (1h by default)");
+  add_parsed<Millis>(*app, "--purge-analysis", &o->purge_analysis,
+                     [](const std::string& t, std::string* e) { return parse_duration(t, e); },
+                     "Retention of analysis/ for --purge (default 1h)", "DURATION");
+  add_parsed<Millis>(*app, "--purge-summary", &o->purge_summary,
+                     [](const std::string& t, std::string* e) { return parse_duration(t, e); },
+                     "Retention of summary/ for --purge (default 1h)", "DURATION");
+  app->add_flag("--purge-may-empty", o->purge_may_empty,
+                "Let --purge remove every time directory (refused by default)");
   return app;
 }
+
+std::string job_lock_name(const std::string& job) { return sanitize(job); }
 
 bool config_required(const Options& o) {
   if (o.common.check_config) return false;
@@ -232,6 +294,8 @@ bool resolve_targets(const Options& o, const config::Document& cfg, const std::s
       }
     }
     config::SyncJob base;
+    // getperf's sitesync runs from the site home and extracts into its analysis/.
+    base.site_home = cwd;
     base.rounds = kGetperfRounds;
     base.interval = kGetperfInterval;
     if (!dest.empty()) {
@@ -259,7 +323,16 @@ bool resolve_targets(const Options& o, const config::Document& cfg, const std::s
       }
     }
   }
-  for (auto& t : *out) apply(o, &t.job);
+  for (auto& t : *out) {
+    apply(o, &t.job);
+    if (!t.job.site_home.empty()) t.job.site_home = absolute(t.job.site_home, cwd);
+    if (t.job.getperf_home.empty() && !t.job.site_home.empty())
+      if (const char* home = std::getenv("GETPERF_HOME"); home && *home) t.job.getperf_home = home;
+    if (t.job.purge && t.job.site_home.empty()) {
+      *err = fmt::format("{}: --purge needs a getperf site home (site_home, or --site-home)", t.name);
+      return false;
+    }
+  }
   return true;
 }
 

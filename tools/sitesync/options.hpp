@@ -37,6 +37,15 @@ struct Options {
   bool ignore_failover_flag = false;
   bool no_delay_updates = false;
   bool progress = false, no_progress = false;
+  bool follow_dest_symlink = false;
+  std::optional<std::string> site_home;     ///< getperf site home (ad hoc: the current dir)
+  bool no_extract = false;                  ///< copy only: no extraction, aggregation, purge
+  std::vector<std::string> aggregate;       ///< --aggregate PROG [--aggregate-arg ARG]...
+  std::optional<std::string> getperf_home;  ///< default aggregation: DIR/script/sumup
+  std::optional<Millis> aggregate_timeout;
+  bool purge = false;                       ///< getperf --purge
+  std::optional<Millis> purge_analysis, purge_summary;
+  bool purge_may_empty = false;
 };
 
 /// The parser; values land in *o.
@@ -57,6 +66,9 @@ struct Target {
 /// with a usage message in *err (exit 3).
 bool resolve_targets(const Options& o, const config::Document& cfg, const std::string& cwd,
                      std::vector<Target>* out, std::string* err);
+
+/// The lock (and metrics file) name of a configured job.
+std::string job_lock_name(const std::string& job);
 
 /// The ad-hoc (getperf) form runs this many rounds unless -t says otherwise.
 inline constexpr int kGetperfRounds = 9;

@@ -2,18 +2,24 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <unordered_set>
 
 #include "common/lock.hpp"
 #include "common/state.hpp"
+#include "sitesync/getperf.hpp"
+#include "sitesync/joblock.hpp"
 
 namespace hakit::sitesync {
 
@@ -21,12 +27,13 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-// A temp file that removes itself; rsync's client log and the after-command's lists.
+// A temp file that removes itself; rsync's client log and the after-command's lists. They
+// live in the job's partial dir: a SIGKILLed run's leftovers ("NAME.XXXXXX") are removed by
+// the next run with the rsync temp files.
 class TempFile {
  public:
-  explicit TempFile(const std::string& stem) {
-    const char* tmp = std::getenv("TMPDIR");
-    std::string pattern = fmt::format("{}/sitesync-{}.XXXXXX", tmp && *tmp ? tmp : "/tmp", stem);
+  TempFile(const std::string& dir, const std::string& stem) {
+    std::string pattern = fmt::format("{}/.sitesync-{}.XXXXXX", dir, stem);
     std::vector<char> buf(pattern.begin(), pattern.end());
     buf.push_back('\0');
     int fd = mkstemp(buf.data());
@@ -35,8 +42,10 @@ class TempFile {
       path_ = buf.data();
     }
   }
-  ~TempFile() {
+  ~TempFile() { remove(); }
+  void remove() {
     if (!path_.empty()) unlink(path_.c_str());
+    path_.clear();
   }
   TempFile(const TempFile&) = delete;
   TempFile& operator=(const TempFile&) = delete;
@@ -110,7 +119,11 @@ std::string plural(std::uint64_t n, const char* one, const char* many) {
 
 SteadyClock::time_point SystemClock::now() { return SteadyClock::now(); }
 
-void SystemClock::sleep_until(SteadyClock::time_point t) { std::this_thread::sleep_until(t); }
+void SystemClock::sleep_until(SteadyClock::time_point t) {
+  // In slices: a termination signal ends the wait between rounds at once.
+  while (!termination_signal() && SteadyClock::now() < t)
+    std::this_thread::sleep_until(std::min(t, SteadyClock::now() + Millis(100)));
+}
 
 std::string human_bytes(std::uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -123,38 +136,61 @@ std::string human_bytes(std::uint64_t bytes) {
   return u == 0 ? fmt::format("{} B", bytes) : fmt::format("{:.2f} {}", v, units[u]);
 }
 
-std::string Syncer::lock_path(const Target& t) const {
-  std::string dir = cfg_.run_dir + "/sitesync";
-  std::string err;
-  if (access(cfg_.run_dir.c_str(), W_OK) != 0 && !make_dirs(dir, 0755, &err)) {
-    // An operator's ad-hoc run as the site user cannot write /run/hakit: a private dir.
-    dir = fmt::format("/tmp/hakit-sitesync-{}", getuid());
-  }
-  return dir + "/" + t.lock_name + ".lock";
+std::string Syncer::lock_path(const Target& t, std::string* err) const {
+  auto dir = private_lock_dir(cfg_.run_dir, geteuid(), err);
+  return dir ? *dir + "/" + t.lock_name + ".lock" : "";
+}
+
+ProcessSpec Syncer::rsync_spec(const Target& t, std::vector<std::string> argv) const {
+  ProcessSpec spec;
+  spec.argv = std::move(argv);
+  spec.timeout = t.job.timeout;
+  // Ctrl-C, SIGTERM and SIGHUP reach rsync through us; a SIGKILL of ours takes it along,
+  // and it holds the job lock until it is gone.
+  spec.die_with_parent = true;
+  spec.inherit_fds = lock_fds_;
+  // rsync shows progress only in the terminal's foreground process group: ours.
+  spec.own_process_group = !mode_.progress;
+  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
+  return spec;
+}
+
+std::string Syncer::dry_pass(const Target& t, Pass pass, ProcessResult* p) {
+  ProcessSpec spec = rsync_spec(t, build_rsync_argv(t.job, pass, {}));
+  spec.own_process_group = true;  // captured: nothing to show on the terminal
+  if (pass == Pass::kDryRun) spec.capture_limit = 64 * 1024 * 1024;
+  *p = runner_.run(spec);
+  return dry_pass_failure(*p);
 }
 
 RoundResult Syncer::rsync_pass(const Target& t, Pass pass, bool* max_delete_hit) {
   RoundResult r;
-  TempFile log("log");
-  PassOptions opt;
-  opt.log_file = log.path();
-  opt.progress = mode_.progress;
-  opt.probe_deletes = pass == Pass::kCopy && !mode_.progress;
   // --delay-updates removes the (empty) partial dir at the end of each pass; --temp-dir
-  // needs it to exist.
+  // and our log file need it to exist.
   std::string err;
-  if (!t.job.partial_dir.empty() && !make_dirs(t.job.dest + "/" + t.job.partial_dir, 0755, &err)) {
+  std::string partial = t.job.dest + "/" + t.job.partial_dir;
+  if (!make_dirs(partial, 0755, &err)) {
     r.code = ExitCode::kFailed;
     r.message = err;
     return r;
   }
-  ProcessSpec spec;
-  spec.argv = build_rsync_argv(t.job, pass, opt);
-  spec.timeout = t.job.timeout;
+  TempFile log(partial, "log");
+  if (log.path().empty()) {
+    r.code = ExitCode::kFailed;
+    r.message = fmt::format("cannot create rsync's log file in {}: {}", partial, std::strerror(errno));
+    return r;
+  }
+  PassOptions opt;
+  opt.log_file = log.path();
+  opt.progress = mode_.progress;
+  opt.probe_deletes = pass == Pass::kCopy && !mode_.progress;
+  ProcessSpec spec = rsync_spec(t, build_rsync_argv(t.job, pass, opt));
   spec.capture = !mode_.progress;
-  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
   ProcessResult p = runner_.run(spec);
   ChangeList c = parse_log_file(log.read());
+  // As rsync leaves it after --delay-updates: no empty partial dir in the mirror.
+  log.remove();
+  rmdir(partial.c_str());
   r.files = c.files;
   r.bytes = c.bytes;
   r.deleted = c.deleted.size();
@@ -163,6 +199,11 @@ RoundResult Syncer::rsync_pass(const Target& t, Pass pass, bool* max_delete_hit)
   if (!p.started) {
     r.code = ExitCode::kFailed;
     r.message = "cannot run rsync: " + p.spawn_error;
+  } else if (p.forwarded_signal) {
+    r.code = ExitCode::kFailed;
+    r.interrupted = true;
+    r.message = fmt::format("interrupted by SIG{}; rsync {}", sigabbrev_np(p.forwarded_signal),
+                            p.describe());
   } else if (p.timed_out || p.signal != 0) {
     r.code = ExitCode::kFailed;
     r.message = fmt::format("rsync {} (timeout {})", p.describe(), format_duration(t.job.timeout));
@@ -183,12 +224,8 @@ RoundResult Syncer::rsync_pass(const Target& t, Pass pass, bool* max_delete_hit)
 RoundResult Syncer::delete_passes(const Target& t) {
   RoundResult r;
   // The probe: what would a mirror delete, and how much does the source hold?
-  ProcessSpec spec;
-  spec.argv = build_rsync_argv(t.job, Pass::kProbe, {});
-  spec.timeout = t.job.timeout;
-  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
-  ProcessResult p = runner_.run(spec);
-  if (std::string why = dry_pass_failure(p); !why.empty()) {
+  ProcessResult p;
+  if (std::string why = dry_pass(t, Pass::kProbe, &p); !why.empty()) {
     r.code = ExitCode::kFailed;
     r.message = "deletion probe: " + why;
     return r;
@@ -214,7 +251,15 @@ RoundResult Syncer::delete_passes(const Target& t) {
 }
 
 bool Syncer::after_command(const Target& t, int k, const RoundResult& r, std::string* why) {
-  TempFile new_list("new"), changed_list("changed");
+  std::string dir = t.job.dest + "/" + t.job.partial_dir;
+  std::string mkdir_err;
+  make_dirs(dir, 0755, &mkdir_err);
+  // Declared first, destroyed last: the lists go before the (then empty) partial dir.
+  struct RemoveEmptyDir {
+    std::string path;
+    ~RemoveEmptyDir() { rmdir(path.c_str()); }
+  } partial{dir};
+  TempFile new_list(dir, "new"), changed_list(dir, "changed");
   if (new_list.path().empty() || changed_list.path().empty() || !new_list.write(pending_new_) ||
       !changed_list.write(pending_changed_)) {
     *why = "cannot write the lists of new files for the after-command";
@@ -225,6 +270,7 @@ bool Syncer::after_command(const Target& t, int k, const RoundResult& r, std::st
   spec.cwd = t.job.dest;
   spec.timeout = t.job.after_timeout;
   spec.capture = !mode_.progress;
+  spec.die_with_parent = true;
   spec.env_extra = {
       "HAKIT_SYNC_JOB=" + t.name,
       "HAKIT_SYNC_DEST=" + t.job.dest,
@@ -263,9 +309,20 @@ RoundResult Syncer::round(const Target& t, int k) {
     append_unique(&r.new_files, d.new_files);
     append_unique(&r.changed_files, d.changed_files);
     r.warning |= d.warning;
+    r.interrupted |= d.interrupted;
     if (d.code != ExitCode::kSuccess) {
       r.code = d.code;
       r.message = d.message;
+    }
+  }
+  // getperf's part: what arrived in this round is extracted, aggregated, purged.
+  if (r.code != ExitCode::kFailed && !t.job.site_home.empty() && !termination_signal()) {
+    std::string why;
+    ExitCode code = ExitCode::kSuccess;
+    r.site = site_step(t, r.changed_files, &why, &code);
+    if (code != ExitCode::kSuccess) {
+      r.code = worse(r.code, code);
+      r.message = r.message.empty() ? why : r.message + "; " + why;
     }
   }
   // Files that arrived wait for an after-command that succeeds, even across failed rounds.
@@ -289,12 +346,8 @@ TargetResult Syncer::estimate(const Target& t) {
   TargetResult res;
   res.name = t.name;
   res.outcome = "estimate";
-  ProcessSpec spec;
-  spec.argv = build_rsync_argv(t.job, Pass::kEstimate, {});
-  spec.timeout = t.job.timeout;
-  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
-  ProcessResult p = runner_.run(spec);
-  if (std::string why = dry_pass_failure(p); !why.empty()) {
+  ProcessResult p;
+  if (std::string why = dry_pass(t, Pass::kEstimate, &p); !why.empty()) {
     res.code = ExitCode::kFailed;
     res.outcome = "failed";
     res.message = why;
@@ -331,13 +384,8 @@ TargetResult Syncer::dry_run(const Target& t) {
   TargetResult res;
   res.name = t.name;
   res.outcome = "dry-run";
-  ProcessSpec spec;
-  spec.argv = build_rsync_argv(t.job, Pass::kDryRun, {});
-  spec.timeout = t.job.timeout;
-  spec.capture_limit = 64 * 1024 * 1024;
-  spdlog::debug("{}: {}", t.name, format_argv(spec.argv));
-  ProcessResult p = runner_.run(spec);
-  if (std::string why = dry_pass_failure(p); !why.empty()) {
+  ProcessResult p;
+  if (std::string why = dry_pass(t, Pass::kDryRun, &p); !why.empty()) {
     res.code = ExitCode::kFailed;
     res.outcome = "failed";
     res.message = why;
@@ -401,33 +449,47 @@ TargetResult Syncer::run(const Target& t) {
   if (mode_.dry_run) return dry_run(t);
 
   std::string err;
-  pid_t holder = 0;
-  std::string lock_file = lock_path(t);
-  auto lock = FileLock::try_acquire(lock_file, &holder, &err);
-  if (!lock) {
-    if (err.empty()) {
-      // cron must not pile up runs: the one running is doing the work.
-      spdlog::info("{}: already running (pid {}); this run exits", t.name, holder);
-      res.outcome = "busy";
-    } else {
-      spdlog::error("{}: {}", t.name, err);
-      res.code = ExitCode::kFailed;
-      res.outcome = "failed";
-      res.message = err;
-    }
-    return res;
-  }
-  if (!make_dirs(t.job.dest, 0755, &err)) {
-    res.code = ExitCode::kFailed;
-    res.outcome = "failed";
-    res.message = err;
+  auto fail = [&](ExitCode code, std::string message) {
+    res.code = code;
+    res.outcome = code == ExitCode::kRefused ? "refused" : "failed";
+    res.message = std::move(message);
     report(t, res);
     return res;
+  };
+  // A destination that is a symlink would be mirrored (with --delete) wherever it points.
+  struct stat st {};
+  if (lstat(t.job.dest.c_str(), &st) == 0 && S_ISLNK(st.st_mode) && !t.job.follow_dest_symlink) {
+    std::error_code ec;
+    auto target = std::filesystem::read_symlink(t.job.dest, ec);
+    return fail(ExitCode::kRefused,
+                fmt::format("the destination {} is a symlink (to {}); refusing to mirror through "
+                            "it (follow_dest_symlink: true or --follow-dest-symlink allows it)",
+                            t.job.dest, target.string()));
   }
+  if (!make_dirs(t.job.dest, 0755, &err)) return fail(ExitCode::kFailed, err);
+  pid_t holder = 0;
+  std::string lock_file = lock_path(t, &err);
+  if (lock_file.empty()) return fail(ExitCode::kFailed, err);
+  auto lock = JobLock::try_acquire(lock_file, t.job.dest, t.job.follow_dest_symlink, &holder, &err);
+  if (!lock) {
+    if (!err.empty()) return fail(ExitCode::kFailed, err);
+    // cron must not pile up runs: the one running is doing the work.
+    if (holder)
+      spdlog::info("{}: already running (pid {}); this run exits", t.name, holder);
+    else
+      spdlog::info("{}: another run (of another user?) is writing to {}; this run exits", t.name,
+                   t.job.dest);
+    res.outcome = "busy";
+    return res;
+  }
+  lock_fds_ = lock->fds();
+  // The next run after a killed one: leftovers of its extraction go first.
+  if (!t.job.site_home.empty()) remove_stale_extractions(t.job.site_home + "/analysis");
   remove_stale_temp_files(t);
   pending_new_.clear();
   pending_changed_.clear();
   auto start = clock_.now();
+  bool interrupted = false;
   const int n = t.job.rounds;
   for (int k = 0; k < n; ++k) {
     RoundSlot slot = round_slot(k, start, t.job.interval, clock_.now());
@@ -439,12 +501,24 @@ TargetResult Syncer::run(const Target& t) {
       continue;
     }
     clock_.sleep_until(slot.at);
+    if (int sig = termination_signal()) {
+      res.code = worse(res.code, ExitCode::kFailed);
+      res.message = fmt::format("interrupted by SIG{}", sigabbrev_np(sig));
+      break;
+    }
     auto round_start = clock_.now();
     RoundResult r = round(t, k);
+    interrupted |= r.interrupted;
     ++res.rounds_run;
     res.files += r.files;
     res.bytes += r.bytes;
     res.deleted += r.deleted;
+    res.archives += r.site.archives;
+    res.archives_refused += r.site.archives_refused;
+    res.extracted += r.site.files.size();
+    res.purged += r.site.purged;
+    res.aggregate_runs += r.site.aggregate_runs;
+    if (!r.site.aggregate_result.empty()) res.aggregate_result = r.site.aggregate_result;
     auto took = std::chrono::duration_cast<Millis>(clock_.now() - round_start);
     if (r.code != ExitCode::kSuccess) {
       ++res.rounds_failed;
@@ -452,7 +526,7 @@ TargetResult Syncer::run(const Target& t) {
       res.message = r.message;
       spdlog::error("{}: round {}/{} {}: {}", t.name, k + 1, n,
                     r.code == ExitCode::kRefused ? "refused" : "failed", r.message);
-      if (r.code == ExitCode::kRefused) {
+      if (r.code == ExitCode::kRefused || r.interrupted || termination_signal()) {
         // Every later round would meet the same source: stop here and let an operator look.
         break;
       }
@@ -467,8 +541,10 @@ TargetResult Syncer::run(const Target& t) {
                   format_duration(took));
     }
   }
+  lock_fds_.clear();
   res.elapsed = std::chrono::duration_cast<Millis>(clock_.now() - start);
-  if (res.code == ExitCode::kFailed) res.outcome = "failed";
+  if (res.code == ExitCode::kFailed)
+    res.outcome = interrupted || termination_signal() ? "interrupted" : "failed";
   if (res.code == ExitCode::kRefused) res.outcome = "refused";
   if (res.outcome.empty()) res.outcome = "ok";
   report(t, res);
@@ -477,14 +553,23 @@ TargetResult Syncer::run(const Target& t) {
 
 void Syncer::report(const Target& t, const TargetResult& r) {
   std::string summary = fmt::format(
-      "{}: {}: {} round{} run ({} skipped, {} failed), {}, {}, {} deleted in {}", t.name,
+      "{}: {}: {} round{} run ({} skipped, {} failed), {}, {}, {} deleted into {} in {}", t.name,
       r.outcome, r.rounds_run, r.rounds_run == 1 ? "" : "s", r.rounds_skipped, r.rounds_failed,
-      plural(r.files, "file", "files"), human_bytes(r.bytes), r.deleted,
+      plural(r.files, "file", "files"), human_bytes(r.bytes), r.deleted, t.job.dest,
       format_duration(r.elapsed));
+  if (!t.job.site_home.empty() && (r.archives || r.archives_refused || r.aggregate_runs))
+    summary += fmt::format("; {} extracted ({}) into {}/analysis{}; aggregation: {}",
+                           plural(r.archives, "archive", "archives"),
+                           plural(r.extracted, "file", "files"), t.job.site_home,
+                           r.archives_refused ? fmt::format(", {} refused", r.archives_refused) : "",
+                           r.aggregate_result.empty() ? "none" : r.aggregate_result);
+  if (r.purged) summary += fmt::format("; purged {} time directories", r.purged);
   if (r.code == ExitCode::kSuccess) {
     spdlog::info("{}", summary);
   } else {
     spdlog::error("{}: {}", summary, r.message);
+    // Under cron nothing else reaches a person: cron mails this one line.
+    if (mode_.stderr_summary) std::fprintf(stderr, "sitesync: %s: %s\n", summary.c_str(), r.message.c_str());
   }
   // Ad-hoc runs without a config usually cannot write /var/lib/hakit: that is not news.
   auto level = cfg_.path.empty() ? spdlog::level::debug : spdlog::level::warn;
@@ -503,12 +588,29 @@ void Syncer::report(const Target& t, const TargetResult& r) {
              {"bytes", r.bytes},
              {"deleted", r.deleted},
              {"seconds", seconds(r.elapsed)}};
+  if (t.adhoc) entry["adhoc"] = true;
+  if (!t.job.site_home.empty()) {
+    entry["site_home"] = t.job.site_home;
+    entry["archives"] = r.archives;
+    entry["archives_refused"] = r.archives_refused;
+    entry["extracted"] = r.extracted;
+    entry["aggregate_runs"] = r.aggregate_runs;
+    if (!r.aggregate_result.empty()) entry["aggregate"] = r.aggregate_result;
+    if (t.job.purge) entry["purged"] = r.purged;
+  }
   if (!r.message.empty()) entry["message"] = r.message;
   std::string err;
   if (!Journal(cfg_.journal_path()).append(entry, &err))
     spdlog::log(level, "{}: journal: {}", t.name, err);
 
+  // Ad-hoc runs of one module into different destinations are different series.
   std::vector<std::pair<std::string, std::string>> job{{"job", t.name}};
+  if (t.adhoc) job.emplace_back("dest", t.job.dest);
+  auto with_state = [&](const char* state) {
+    auto l = job;
+    l.emplace_back("state", state);
+    return l;
+  };
   auto now_s = static_cast<double>(
       std::chrono::duration_cast<std::chrono::seconds>(
           std::chrono::system_clock::now().time_since_epoch()).count());
@@ -518,11 +620,11 @@ void Syncer::report(const Target& t, const TargetResult& r) {
       {"hakit_sitesync_exit_code", "Exit code of the last run (0 ok, 1 failed, 2 refused)",
        "gauge", job, static_cast<double>(r.code)},
       {"hakit_sitesync_rounds", "Rounds of the last run", "gauge",
-       {{"job", t.name}, {"state", "run"}}, static_cast<double>(r.rounds_run)},
+       with_state("run"), static_cast<double>(r.rounds_run)},
       {"hakit_sitesync_rounds", "Rounds of the last run", "gauge",
-       {{"job", t.name}, {"state", "skipped"}}, static_cast<double>(r.rounds_skipped)},
+       with_state("skipped"), static_cast<double>(r.rounds_skipped)},
       {"hakit_sitesync_rounds", "Rounds of the last run", "gauge",
-       {{"job", t.name}, {"state", "failed"}}, static_cast<double>(r.rounds_failed)},
+       with_state("failed"), static_cast<double>(r.rounds_failed)},
       {"hakit_sitesync_files_transferred", "Regular files transferred by the last run", "gauge",
        job, static_cast<double>(r.files)},
       {"hakit_sitesync_bytes_transferred", "Size of the files transferred by the last run",
@@ -532,11 +634,42 @@ void Syncer::report(const Target& t, const TargetResult& r) {
       {"hakit_sitesync_duration_seconds", "Duration of the last run", "gauge", job,
        seconds(r.elapsed)},
   };
+  if (!t.job.site_home.empty()) {
+    m.push_back({"hakit_sitesync_archives_extracted", "getperf archives extracted by the last run",
+                 "gauge", job, static_cast<double>(r.archives)});
+    m.push_back({"hakit_sitesync_archives_refused",
+                 "getperf archives refused (hostile or unreadable) by the last run", "gauge", job,
+                 static_cast<double>(r.archives_refused)});
+    m.push_back({"hakit_sitesync_files_extracted", "Files extracted by the last run", "gauge",
+                 job, static_cast<double>(r.extracted)});
+    m.push_back({"hakit_sitesync_aggregate_ok",
+                 "1 when the last run's aggregation succeeded (or had nothing to do)", "gauge",
+                 job, r.aggregate_result.empty() || r.aggregate_result == "ok" ? 1.0 : 0.0});
+  }
   if (!write_metrics(cfg_.metrics_path() + "/sitesync." + t.lock_name + ".prom", m, &err))
     spdlog::log(level, "{}: metrics: {}", t.name, err);
 }
 
+void Syncer::remove_stale_metrics() const {
+  if (cfg_.path.empty()) return;
+  std::set<std::string> known;
+  for (const auto& name : cfg_.entry_names("sync")) known.insert("sitesync." + job_lock_name(name) + ".prom");
+  std::error_code ec;
+  for (std::filesystem::directory_iterator it(cfg_.metrics_path(), ec), end; !ec && it != end;
+       it.increment(ec)) {
+    std::string f = it->path().filename().string();
+    // Ad-hoc runs ("sitesync.dest.*") are not in the config; their files stay.
+    if (f.rfind("sitesync.", 0) != 0 || f.rfind("sitesync.dest.", 0) == 0 ||
+        f.size() < 14 || f.compare(f.size() - 5, 5, ".prom") != 0 || known.count(f))
+      continue;
+    std::error_code rm;
+    if (std::filesystem::remove(it->path(), rm))
+      spdlog::info("removed {}: its job is no longer in {}", it->path().string(), cfg_.path);
+  }
+}
+
 ExitCode Syncer::run_all(const std::vector<Target>& targets) {
+  remove_stale_metrics();
   ExitCode code = ExitCode::kSuccess;
   for (const auto& t : targets) code = worse(code, run(t).code);
   return code;
