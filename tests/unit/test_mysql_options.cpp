@@ -84,7 +84,7 @@ TEST_CASE("check_mysql_slave options: config entry, then the command line on top
   CHECK(o.check.lag_warning == Millis(60000));
   CHECK(o.check.lag_critical == Millis(300000));
   CHECK(o.check.timeout == Millis(1500));
-  CHECK(o.check.null_lag == "warning");
+  CHECK(o.check.null_lag == State::kWarning);
   CHECK(o.check.connection == "east");
   CHECK(o.maintenance_file == "/run/hakit/maint");
   CHECK_FALSE(o.check.warning_fails);
@@ -107,7 +107,7 @@ TEST_CASE("check_mysql_slave options: galera and freshness entries, credentials"
   check_mysql::Options o;
   std::string err;
   REQUIRE_FALSE(resolve(cfg, {"--check", "cluster"}, &o, &err));
-  CHECK(o.check.mode == "galera");
+  CHECK(o.check.mode == config::CheckMode::kGalera);
   CHECK(o.check.min_cluster_size == 3);
   CHECK(o.check.allow_donor);
   CHECK(o.check.warning_fails);
@@ -127,7 +127,7 @@ TEST_CASE("check_mysql_slave options: galera and freshness entries, credentials"
 
   check_mysql::Options o3;
   REQUIRE_FALSE(resolve(cfg, {"--check", "app"}, &o3, &err));
-  CHECK(o3.check.mode == "freshness");
+  CHECK(o3.check.mode == config::CheckMode::kFreshness);
   CHECK(o3.check.max_age == Millis(120000));
   CHECK(o3.profile.user == "hakit");  // the default profile 'local'
 }
@@ -139,13 +139,13 @@ TEST_CASE("check_mysql_slave options: ad hoc, no config") {
   REQUIRE_FALSE(
       resolve(none, {"-s", "/run/mysqld/mysqld.sock", "-u", "root", "--mode", "master"}, &o, &err));
   CHECK(o.profile.socket == "/run/mysqld/mysqld.sock");
-  CHECK(o.check.role == "master");
+  CHECK(o.check.role == config::Role::kMaster);
   CHECK(o.maintenance_file == "/etc/hakit/maintenance");
 
   check_mysql::Options o2;
   REQUIRE_FALSE(resolve(none, {"-H", "db2", "--io-thread-down", "WARNING"}, &o2, &err));
   CHECK(o2.profile.host == "db2");
-  CHECK(o2.check.io_thread_down == "warning");
+  CHECK(o2.check.io_thread_down == State::kWarning);
   CHECK(o2.profile.host_given);
   CHECK_FALSE(o2.profile.port_given);
 }
@@ -246,8 +246,8 @@ TEST_CASE("check_mysql spellings: a check_mysql command line means the same here
   CHECK(o.profile.defaults_file == "/etc/nagios/my.cnf");
   CHECK(o.profile.defaults_group == "nagios");
   CHECK(o.profile.database == "mysql");
-  CHECK(o.check.role == "replica");  // -S: check the replica
-  CHECK(o.check.mode == "replica");
+  CHECK(o.check.role == config::Role::kReplica);  // -S: check the replica
+  CHECK(o.check.mode == config::CheckMode::kReplica);
   CHECK(o.check.lag_warning == Millis(60000));
   CHECK(o.check.lag_critical == Millis(300000));
 
@@ -263,7 +263,7 @@ TEST_CASE("check_mysql spellings: a check_mysql command line means the same here
   CHECK(s2.profile.socket.empty());  // check_mysql: the socket has no effect with -H
   CHECK(s2.profile.host == "localhost");
   CHECK(s2.profile.defaults_group == "g");
-  CHECK(s2.check.role == "replica");
+  CHECK(s2.check.role == config::Role::kReplica);
 
   check_mysql::Options t;
   REQUIRE_FALSE(resolve(none, {"-l", "-C", "/ca.pem", "-a", "/c.pem", "-k", "/k.pem", "-D", "/cas"},
@@ -277,7 +277,7 @@ TEST_CASE("check_mysql spellings: a check_mysql command line means the same here
   // Without -S the role stays auto (a writable master passes), as documented.
   check_mysql::Options m;
   REQUIRE_FALSE(resolve(none, {"-H", "db"}, &m, &err));
-  CHECK(m.check.role == "auto");
+  CHECK(m.check.role == config::Role::kAuto);
   check_mysql::Options e;
   REQUIRE_FALSE(resolve(none, {"-H", "db", "-p", ""}, &e, &err));  // check_mysql's "no password"
 }

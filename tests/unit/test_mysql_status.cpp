@@ -231,11 +231,11 @@ TEST_CASE("check_mysql_slave: stopped threads and quoted errors") {
 
   // keepalived on the standby: a dead master must not fail the check.
   config::MysqlCheckConfig lenient;
-  lenient.io_thread_down = "warning";
-  lenient.null_lag = "warning";
+  lenient.io_thread_down = State::kWarning;
+  lenient.null_lag = State::kWarning;
   r = check_mysql::evaluate_replication(lenient, replica(io));
   CHECK(r.state == State::kWarning);
-  lenient.null_lag = "critical";
+  lenient.null_lag = State::kCritical;
   CHECK(check_mysql::evaluate_replication(lenient, replica(io)).state == State::kCritical);
 }
 
@@ -245,7 +245,7 @@ TEST_CASE("check_mysql_slave: NULL lag is CRITICAL by default, configurable") {
   CHECK(r.state == State::kCritical);
   CHECK(r.summary.find("lag unknown (Seconds_Behind_Master is NULL)") != std::string::npos);
   config::MysqlCheckConfig c;
-  c.null_lag = "ok";
+  c.null_lag = State::kOk;
   CHECK(check_mysql::evaluate_replication(c, replica(row)).state == State::kOk);
 }
 
@@ -266,14 +266,14 @@ TEST_CASE("check_mysql_slave: roles and read_only") {
   CHECK(r.summary.find("replica is writable") != std::string::npos);
 
   config::MysqlCheckConfig want_replica;
-  want_replica.role = "replica";
+  want_replica.role = config::Role::kReplica;
   master.read_only = true;
   r = check_mysql::evaluate_replication(want_replica, master);
   CHECK(r.state == State::kCritical);
   CHECK(r.summary.find("no replication configured") != std::string::npos);
 
   config::MysqlCheckConfig want_master;
-  want_master.role = "master";
+  want_master.role = config::Role::kMaster;
   r = check_mysql::evaluate_replication(want_master, replica(mariadb_row("Yes", "Yes", "0"), true));
   CHECK(r.state == State::kWarning);
   CHECK(r.summary.find("master is read-only") != std::string::npos);

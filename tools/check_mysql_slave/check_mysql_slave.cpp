@@ -60,7 +60,7 @@ bool gather_replication(mysql::Connection& conn, const config::MysqlCheckConfig&
     }
     facts->channels.push_back(std::move(st));
   }
-  if (!c.connection.empty() && facts->channels.empty() && c.role != "master") {
+  if (!c.connection.empty() && facts->channels.empty() && c.role != config::Role::kMaster) {
     // A named connection that does not exist is a mistake, not a master.
     *res = CheckResult{State::kCritical,
                        fmt::format("no replication connection named '{}'", c.connection), {}};
@@ -154,15 +154,15 @@ CheckResult run(const Options& opts) {
                 conn->tls_cipher().empty() ? "" : ", TLS " + conn->tls_cipher());
 
   CheckResult res;
-  if (c.mode == "galera") {
+  if (c.mode == config::CheckMode::kGalera) {
     res = check_galera(*conn, c);
-  } else if (c.mode == "freshness") {
+  } else if (c.mode == config::CheckMode::kFreshness) {
     res = check_freshness(*conn, c);
   } else {
     ReplicationFacts facts;
     if (gather_replication(*conn, c, &facts, &res)) res = evaluate_replication(c, facts);
   }
-  if (c.mode != "freshness" && !c.query.empty() && Clock::now() < deadline)
+  if (c.mode != config::CheckMode::kFreshness && !c.query.empty() && Clock::now() < deadline)
     res = combine(res, check_freshness(*conn, c));
   double took = std::chrono::duration<double>(Clock::now() - start).count();
   res.perfdata.push_back({"time", took, "s", {}, {}, 0.0, {}});

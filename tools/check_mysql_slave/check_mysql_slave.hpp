@@ -40,8 +40,6 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
 bool resolve_options(const config::Document& doc, const std::vector<std::string>& args,
                      Options* opts, std::string* err);
 
-/// State name ("critical") to State.
-State parse_state(const std::string& name);
 
 /// What the server said, gathered for the replica/master evaluation.
 struct ReplicationFacts {

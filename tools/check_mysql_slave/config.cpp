@@ -2,11 +2,18 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
+
 namespace hakit::config {
 
 namespace {
 
 const std::set<std::string> kStates{"ok", "warning", "critical", "unknown"};
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
 
 void require_absolute(MapReader& e, const std::string& key, const std::string& value) {
   if (!value.empty() && value.front() != '/') e.error(key, "must be an absolute path");
@@ -14,11 +21,52 @@ void require_absolute(MapReader& e, const std::string& key, const std::string& v
 
 }  // namespace
 
+const char* to_string(CheckMode v) {
+  switch (v) {
+    case CheckMode::kReplica: return "replica";
+    case CheckMode::kMaster: return "master";
+    case CheckMode::kGalera: return "galera";
+    case CheckMode::kFreshness: return "freshness";
+  }
+  return "?";
+}
+
+const char* to_string(Role v) {
+  switch (v) {
+    case Role::kAuto: return "auto";
+    case Role::kReplica: return "replica";
+    case Role::kMaster: return "master";
+  }
+  return "?";
+}
+
+std::optional<CheckMode> check_mode_from(const std::string& word) {
+  for (auto m : {CheckMode::kReplica, CheckMode::kMaster, CheckMode::kGalera, CheckMode::kFreshness})
+    if (word == to_string(m)) return m;
+  return std::nullopt;
+}
+
+std::optional<Role> role_from(const std::string& word) {
+  for (auto r : {Role::kAuto, Role::kReplica, Role::kMaster})
+    if (word == to_string(r)) return r;
+  return std::nullopt;
+}
+
+std::optional<State> state_from(const std::string& word) {
+  const std::string w = lower(word);
+  if (w == "ok") return State::kOk;
+  if (w == "warning") return State::kWarning;
+  if (w == "critical") return State::kCritical;
+  if (w == "unknown") return State::kUnknown;
+  return std::nullopt;
+}
+
 void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
   e.choice("type", {"mysql"});
   out->mysql = e.string("mysql", out->mysql);
-  out->mode = e.choice("mode", out->mode, {"replica", "master", "galera", "freshness"});
-  out->role = e.choice("role", out->role, {"auto", "replica", "master"});
+  out->mode = *check_mode_from(
+      e.choice("mode", to_string(out->mode), {"replica", "master", "galera", "freshness"}));
+  out->role = *role_from(e.choice("role", to_string(out->role), {"auto", "replica", "master"}));
   if (auto t = e.duration("timeout", Millis(1), Millis(3'600'000))) out->timeout = t;
   if (auto lag = e.map("lag")) {
     if (auto w = lag->duration("warning", Millis(0), Millis(365LL * 86'400'000)))
@@ -27,8 +75,8 @@ void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
       out->lag_critical = c;
     lag->finish();
   }
-  out->null_lag = e.choice("null_lag", out->null_lag, kStates);
-  out->io_thread_down = e.choice("io_thread_down", out->io_thread_down, kStates);
+  out->null_lag = *state_from(e.choice("null_lag", "critical", kStates));
+  out->io_thread_down = *state_from(e.choice("io_thread_down", "critical", kStates));
   out->connection = e.string("connection", out->connection);
   if (auto hb = e.map("heartbeat")) {
     out->heartbeat_table = hb->string("table", out->heartbeat_table);
@@ -56,9 +104,9 @@ void validate_mysql_check(const MysqlCheckConfig& c,
                           const std::function<void(const std::string&, const std::string&)>& report) {
   if (c.lag_warning && c.lag_critical && *c.lag_warning > *c.lag_critical)
     report("lag", "the lag warning is above the lag critical");
-  if (c.mode == "master" && c.role == "replica")
+  if (c.mode == CheckMode::kMaster && c.role == Role::kReplica)
     report("role", "mode master with role replica contradicts itself");
-  if (c.mode == "freshness" && c.query.empty())
+  if (c.mode == CheckMode::kFreshness && c.query.empty())
     report("query", "mode freshness needs a query returning a timestamp (query:, or --query)");
   if (!c.heartbeat_table.empty() && (!mysql::is_identifier_path(c.heartbeat_table) ||
                                      !mysql::is_identifier_path(c.heartbeat_column)))

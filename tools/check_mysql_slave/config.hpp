@@ -6,22 +6,37 @@
 #include <string>
 
 #include "common/config.hpp"
+#include "common/exit_codes.hpp"
 #include "common/mysql_profile.hpp"
 #include "common/units.hpp"
 #include "common/yaml_reader.hpp"
 
 namespace hakit::config {
 
+/// What the check judges.
+enum class CheckMode { kReplica, kMaster, kGalera, kFreshness };
+/// The role the node must have (auto: replication configured = replica).
+enum class Role { kAuto, kReplica, kMaster };
+
+/// The words operators write ("replica", "galera", "auto", ...).
+const char* to_string(CheckMode v);
+const char* to_string(Role v);
+/// The word for a word; nullopt when it is not one.
+std::optional<CheckMode> check_mode_from(const std::string& word);
+std::optional<Role> role_from(const std::string& word);
+/// "ok", "warning", "critical", "unknown" (any case) as a State; nullopt otherwise.
+std::optional<State> state_from(const std::string& word);
+
 /// One `checks:` entry with `type: mysql`.
 struct MysqlCheckConfig {
   std::string mysql = "local";  ///< profile name
-  std::string mode = "replica"; ///< replica, master, galera, freshness
-  std::string role = "auto";    ///< auto, replica, master (replica/master modes)
+  CheckMode mode = CheckMode::kReplica;
+  Role role = Role::kAuto;      ///< replica/master modes
   std::optional<Millis> timeout;            ///< whole check; default 2s
   std::optional<Millis> lag_warning;        ///< lag: {warning}
   std::optional<Millis> lag_critical;       ///< lag: {critical}
-  std::string null_lag = "critical";        ///< state when the lag is NULL (unknown)
-  std::string io_thread_down = "critical";  ///< state when the IO thread is not running
+  State null_lag = State::kCritical;        ///< state when the lag is NULL (unknown)
+  State io_thread_down = State::kCritical;  ///< state when the IO thread is not running
   std::string connection;                   ///< MariaDB named connection / MySQL channel
   std::string heartbeat_table;              ///< pt-heartbeat table ("percona.heartbeat")
   std::string heartbeat_column = "ts";

@@ -66,10 +66,10 @@ CheckResult evaluate_replication(const config::MysqlCheckConfig& c, const Replic
   Findings f;
   const bool configured = !facts.channels.empty();
   bool is_replica = configured;
-  if (c.role == "replica") is_replica = true;
-  if (c.role == "master") is_replica = false;
+  if (c.role == config::Role::kReplica) is_replica = true;
+  if (c.role == config::Role::kMaster) is_replica = false;
 
-  if (c.role == "replica" && !configured)
+  if (c.role == config::Role::kReplica && !configured)
     f.add(State::kCritical, "no replication configured");
 
   const bool many = facts.channels.size() > 1;
@@ -88,7 +88,7 @@ CheckResult evaluate_replication(const config::MysqlCheckConfig& c, const Replic
       std::string t = fmt::format("{}IO thread {}", who,
                                   ch.io_running.empty() ? "not running" : ch.io_running);
       if (ch.io_errno) t += fmt::format(": error {} {}", ch.io_errno, quote(ch.io_error));
-      f.add(parse_state(c.io_thread_down), t);
+      f.add(c.io_thread_down, t);
     } else if (ch.io_errno) {
       f.add(State::kWarning, fmt::format("{}IO error {} {}", who, ch.io_errno, quote(ch.io_error)));
     }
@@ -98,7 +98,7 @@ CheckResult evaluate_replication(const config::MysqlCheckConfig& c, const Replic
                                    : "lag";
     if (!c.heartbeat_table.empty()) continue;  // one heartbeat lag below, not per channel
     if (!ch.seconds_behind) {
-      f.add(parse_state(c.null_lag),
+      f.add(c.null_lag,
             fmt::format("{}lag unknown (Seconds_Behind_Master is NULL)", who));
       continue;
     }
@@ -106,13 +106,13 @@ CheckResult evaluate_replication(const config::MysqlCheckConfig& c, const Replic
     judge_lag(c, who, lag, "", &f);
     res.perfdata.push_back({label, lag, "s", secs(c.lag_warning), secs(c.lag_critical), 0.0, {}});
   }
-  if (!c.heartbeat_table.empty() && (configured || c.role == "replica")) {
+  if (!c.heartbeat_table.empty() && (configured || c.role == config::Role::kReplica)) {
     if (facts.heartbeat_lag) {
       judge_lag(c, "", *facts.heartbeat_lag, " (heartbeat)", &f);
       res.perfdata.push_back({"lag", *facts.heartbeat_lag, "s", secs(c.lag_warning),
                               secs(c.lag_critical), 0.0, {}});
     } else {
-      f.add(parse_state(c.null_lag),
+      f.add(c.null_lag,
             "heartbeat lag unknown" +
                 (facts.heartbeat_error.empty() ? "" : " (" + facts.heartbeat_error + ")"));
     }

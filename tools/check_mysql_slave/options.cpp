@@ -82,21 +82,16 @@ void add_plugin_options(CLI::App& app) {
       ->group("");
 }
 
-CLI::Option* add_state(CLI::App& app, const std::string& names, std::string* out,
+CLI::Option* add_state(CLI::App& app, const std::string& names, State* out,
                        const std::string& help) {
-  return app.add_option(names, *out, help)
+  return app
+      .add_option_function<std::string>(
+          names, [out](const std::string& w) { *out = *config::state_from(w); }, help)
       ->type_name("STATE")
       ->transform(CLI::IsMember(kStateNames, CLI::ignore_case));
 }
 
 }  // namespace
-
-State parse_state(const std::string& name) {
-  if (name == "ok") return State::kOk;
-  if (name == "warning") return State::kWarning;
-  if (name == "unknown") return State::kUnknown;
-  return State::kCritical;
-}
 
 std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common) {
   auto app = cli::make_app(kTool, kDescription, kExamples, common);
@@ -108,10 +103,13 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   app->add_option("--mysql", opts->profile_name,
                   "Use the mysql: connection profile NAME (default: the check's, or 'local')")
       ->type_name("NAME");
-  app->add_option("-m,--mode", c.mode, "replica (default), master, galera or freshness")
+  app->add_option_function<std::string>(
+         "-m,--mode", [&c](const std::string& w) { c.mode = *config::check_mode_from(w); },
+         "replica (default), master, galera or freshness")
       ->type_name("MODE")
       ->transform(CLI::IsMember({"replica", "master", "galera", "freshness"}));
-  app->add_option("--role", c.role,
+  app->add_option_function<std::string>(
+         "--role", [&c](const std::string& w) { c.role = *config::role_from(w); },
                   "replica|master|auto (default auto: replication configured = replica). A "
                   "read-only master or a writable replica is a WARNING")
       ->type_name("ROLE")
@@ -140,7 +138,7 @@ std::unique_ptr<CLI::App> make_parser(Options* opts, cli::CommonOptions* common)
   app->add_option("-d,--database", p.database, "Connect to this database (it must exist)")
       ->type_name("NAME");
   app->add_flag_callback(
-      "-S,--check-slave", [&c] { c.role = "replica"; },
+      "-S,--check-slave", [&c] { c.role = config::Role::kReplica; },
       "This server must be a replica (check_mysql -S): --role replica");
   add_plugin_options(*app);
   app->add_option_function<std::string>(
@@ -300,7 +298,8 @@ bool resolve_options(const config::Document& doc, const std::vector<std::string>
                                   ? merged.check.maintenance_file
                                   : doc.maintenance_file;
   auto& c = merged.check;
-  if (c.mode == "master") c.role = c.role == "auto" ? "master" : c.role;
+  if (c.mode == config::CheckMode::kMaster && c.role == config::Role::kAuto)
+    c.role = config::Role::kMaster;
   // The same rules as --check-config, now over the merged settings.
   std::string first;
   config::validate_mysql_check(c, [&](const std::string& key, const std::string& m) {
