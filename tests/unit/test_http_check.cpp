@@ -183,7 +183,7 @@ checks:
   args = {"--check", "nope"};
   o = parse_ok(args);
   CHECK_FALSE(check_http::resolve_options(cfg, args, &o, &err));
-  CHECK(err.find("no check 'nope'") != std::string::npos);
+  CHECK(err.find("no http check 'nope'") != std::string::npos);
   CHECK(err.find("site") != std::string::npos);
 }
 

@@ -185,7 +185,7 @@ TEST_CASE("check_mysql_slave options: errors are UNKNOWN with a reason") {
   std::string err;
   check_mysql::Options a;
   CHECK(resolve(cfg, {"--check", "nosuch"}, &a, &err) == 3);
-  CHECK(err.find("no check 'nosuch'") != std::string::npos);
+  CHECK(err.find("no mysql check 'nosuch'") != std::string::npos);
   CHECK(err.find("replica") != std::string::npos);  // lists the known ones
   check_mysql::Options b;
   CHECK(resolve(cfg, {"--mysql", "nosuch"}, &b, &err) == 3);

@@ -156,7 +156,7 @@ sync:
 
   auto unknown = parse({"site2"}, cfg);
   CHECK_FALSE(unknown.resolved);
-  CHECK(unknown.err.find("no sync: job 'site2'") != std::string::npos);
+  CHECK(unknown.err.find("no sync: job named 'site2'") != std::string::npos);
   CHECK(unknown.err.find("site1") != std::string::npos);
 
   auto mixed = parse({"site1", "rsync://h/m"}, cfg);

@@ -233,7 +233,7 @@ bool resolve_options(const config::Document& doc, const std::vector<std::string>
     Options merged;
     config::Diagnostics diag(doc.where());
     if (!doc.entry("checks", opts->check_name).IsDefined()) {
-      *err = config::missing_entry(doc, "check", opts->check_name, doc.entry_names("checks"));
+      *err = config::missing_entry(doc, "http check", opts->check_name, doc.entry_names("checks"));
       return false;
     }
     if (!config::read_http_check(doc, opts->check_name, &merged.check, &diag)) {

@@ -252,7 +252,7 @@ bool resolve_options(const config::Document& doc, const std::vector<std::string>
   };
   if (!opts->check_name.empty()) {
     if (!doc.entry("checks", opts->check_name).IsDefined()) {
-      *err = config::missing_entry(doc, "check", opts->check_name, doc.entry_names("checks"));
+      *err = config::missing_entry(doc, "mysql check", opts->check_name, doc.entry_names("checks"));
       return false;
     }
     config::Diagnostics diag(doc.where());

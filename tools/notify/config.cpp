@@ -333,11 +333,12 @@ bool load_notify_config(const Document& doc, const std::string& instance, Notify
     return false;
   }
   Instance& inst = out->instances[instance];
-  if (!parse_entry(doc, "instances", instance, parse_instance, &inst, diag)) {
-    if (diag->items().size() == before)
-      diag->error_at(0, 0, "instances." + instance, "no such instance");
+  if (!doc.entry("instances", instance).IsDefined()) {
+    diag->error_at(0, 0, "instances." + instance, "no such instance");
     return false;
   }
+  // References are resolved even when the entry has other problems: one run lists them all.
+  parse_entry(doc, "instances", instance, parse_instance, &inst, diag);
   resolve_references(doc, instance, inst, diag, [&](const std::string& section, const std::string& ref) {
     if (section == "mysql" && !out->mysql.count(ref))
       parse_entry(doc, "mysql", ref, parse_mysql_profile, &out->mysql[ref], diag);

@@ -269,7 +269,7 @@ bool resolve_targets(const Options& o, const config::Document& cfg, const std::s
   } else if (is_job(o.args.front()) || !looks_like_source(o.args.front())) {
     for (const auto& a : o.args) {
       if (!is_job(a)) {
-        *err = config::missing_entry(cfg, "sync: job", a, jobs);
+        *err = config::missing_entry(cfg, "sync: job named", a, jobs);
         return false;
       }
       if (!read_job(a)) return false;
