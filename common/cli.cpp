@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "common/exit_codes.hpp"
+#include "common/result.hpp"
 
 namespace hakit::cli {
 
@@ -74,8 +75,9 @@ std::optional<int> parse(CLI::App& app, int argc, const char* const* argv,
     std::fprintf(stderr, "%s: %s (see %s --help)\n", app.get_name().c_str(), what.c_str(),
                  app.get_name().c_str());
     if (!service.empty())
-      std::printf("%s UNKNOWN - %s (see %s --help)\n", service.c_str(), what.c_str(),
-                  app.get_name().c_str());
+      std::puts(CheckResult{State::kUnknown, what + " (see " + app.get_name() + " --help)", {}}
+                    .render(service)
+                    .c_str());
     return kUsageExit;
   }
   return std::nullopt;
@@ -142,7 +144,8 @@ int unknown(const CommonOptions& common, const std::string& reason) {
   std::string line = reason.substr(0, reason.find('\n'));
   std::fprintf(stderr, "%s: %s\n", common.tool.c_str(), reason.c_str());
   if (!common.service.empty()) {
-    std::printf("%s UNKNOWN - %s\n", common.service.c_str(), line.c_str());
+    // Through the check's own renderer: control characters escaped, length bounded.
+    std::puts(CheckResult{State::kUnknown, line, {}}.render(common.service).c_str());
     std::fflush(stdout);
   }
   return kUsageExit;
