@@ -304,7 +304,7 @@ def test_hakit_yaml_man_page_is_generated_from_the_parsers(root):
     for p in paths:
         assert p.replace("-", r"\-") in page, p
     # A few that an operator looks up, with their defaults from the code.
-    for key, default in [("checks.NAME.timeout", "1500ms"), ("sync.NAME.max_delete", None),
+    for key, default in [("checks.HTTP_NAME.timeout", "1500ms"), ("checks.MYSQL_NAME.lag.warning", None), ("sync.NAME.max_delete", None),
                          ("instances.NAME.promote[].mysql_promote.catchup_timeout", "1m"),
                          ("mysql.NAME.port", "3306")]:
         line = next((l for l in keys.splitlines() if l.split()[0] == key), None)

@@ -18,8 +18,8 @@ constexpr const char* kEveryKey = R"(
 log: {}
 mysql: {NAME: {}}
 checks:
-  NAME: {type: http, url: "http://h/", response_time: {}, cert_expiry_days: {}}
-  MYSQL_CHECK: {type: mysql, mysql: NAME, lag: {}, heartbeat: {table: t}}
+  HTTP_NAME: {type: http, url: "http://h/", response_time: {}, cert_expiry_days: {}}
+  MYSQL_NAME: {type: mysql, mysql: NAME, lag: {}, heartbeat: {table: t}}
 instances:
   NAME:
     vip: {address: 192.0.2.1}
@@ -67,7 +67,6 @@ std::vector<config::SchemaKey> schema() {
   static const std::regex kIndex(R"(\[[0-9]+\])");
   for (auto k : recorder.keys()) {
     k.path = std::regex_replace(k.path, kIndex, "[]");
-    k.path = std::regex_replace(k.path, std::regex(R"(\.MYSQL_CHECK\.)"), ".NAME.");
     bool seen = false;
     for (auto& have : keys)
       if (have.path == k.path) {
@@ -92,7 +91,7 @@ std::string render_man(const std::vector<config::SchemaKey>& keys, const std::st
       "tool's \\fB\\-\\-check\\-config\\fR) validates the whole file and lists every problem as "
       "FILE:LINE:COLUMN: key.path: message.\n"
       ".PP\nDurations take ms, s, m, h (a bare number is seconds). NAME stands for an entry "
-      "name of your choice. Secrets are never written inline: name a 0600 file "
+      "name of your choice (HTTP_NAME and MYSQL_NAME: a check of that type). Secrets are never written inline: name a 0600 file "
       "(password_file, auth_file, token_file). A config holding a secret inline must not be "
       "readable by group or others; any config must be owned by root and not writable by "
       "others.\n"
@@ -100,7 +99,7 @@ std::string render_man(const std::vector<config::SchemaKey>& keys, const std::st
       ".SH SECTIONS\n",
       version);
   for (const auto& s : sections::all())
-    out += fmt::format(".TP\n.B {}\n{} Read by: {}.\n", roff_escape(s.key), roff_escape(s.summary),
+    out += fmt::format(".TP\n.B {}\n{}. Read by: {}.\n", roff_escape(s.key), roff_escape(s.summary),
                        roff_escape(s.owner));
   out += ".SH KEYS\n";
   std::string current;
