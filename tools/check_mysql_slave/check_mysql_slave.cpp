@@ -4,7 +4,11 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <fstream>
+
+#include "common/netaddr.hpp"
+#include "common/state.hpp"
 
 namespace hakit::check_mysql {
 
@@ -140,6 +144,122 @@ CheckResult check_freshness(mysql::Connection& conn, const config::MysqlCheckCon
   return evaluate_freshness(c, age, age ? "" : "the query's value: " + err);
 }
 
+
+// Reads what the guard judges: this server, the peer (bounded by peer_timeout), the VIP and
+// notify's record of the last promotion.
+GuardFacts gather_guard(mysql::Connection& conn, const Options& opts, mysql::Clock::time_point deadline,
+                        CheckResult* res, bool* ok) {
+  const auto& c = opts.check;
+  GuardFacts f;
+  *ok = false;
+  ReplicationFacts rf;
+  if (!gather_replication(conn, c, &rf, res)) return f;
+  f.read_only = rf.read_only.value_or(true);
+  f.replicating = !rf.channels.empty();
+  f.replica_running = f.replicating && std::all_of(rf.channels.begin(), rf.channels.end(),
+                                                   [](const auto& ch) { return ch.io_ok() && ch.sql_ok(); });
+  if (f.replicating)
+    f.source = fmt::format("{}:{}", rf.channels[0].source_host, rf.channels[0].source_port);
+  mysql::Session local = mysql::session_of(conn);
+  std::string err;
+  if (!mysql::read_fence_mark(local, &f.mark, &err) || !mysql::read_last_promotion(local, &f.promotion, &err)) {
+    *res = CheckResult{State::kUnknown, "cannot read hakit's fence/promotion records: " + err, {}};
+    return f;
+  }
+  if (opts.vip) {
+    std::string verr;
+    f.vip_here = address_is_local(opts.vip->address, opts.vip->interface, &verr);
+    if (!f.vip_here) spdlog::warn("guard: cannot tell whether the VIP is here: {}", verr);
+  }
+  if (!opts.instance_state.empty()) {
+    std::ifstream in(opts.instance_state);
+    Json st = in ? Json::parse(in, nullptr, false) : Json();
+    if (st.is_object() && st.contains("last_transition") && st["last_transition"].is_object()) {
+      const Json& lt = st["last_transition"];
+      const std::string outcome = lt.value("outcome", "ok");
+      if (lt.value("state", "") == "MASTER" && outcome != "ok")
+        f.promotion_failed = fmt::format("{} at {}", outcome == "refused" ? "was refused" : "FAILED",
+                                         lt.value("time", "?"));
+    }
+  }
+  if (opts.peer) {
+    f.peer_configured = true;
+    f.peer_name = c.peer;
+    config::MysqlProfile p = *opts.peer;
+    p.connect_timeout = std::min(p.connect_timeout, c.peer_timeout);
+    p.read_timeout = std::min(p.read_timeout, c.peer_timeout);
+    p.write_timeout = std::min(p.write_timeout, c.peer_timeout);
+    mysql::Error e;
+    const auto peer_deadline = std::min(deadline, mysql::Clock::now() + 2 * c.peer_timeout);
+    if (auto pc = mysql::Connection::open(p, peer_deadline, &e)) {
+      mysql::Session ps = mysql::session_of(*pc);
+      std::vector<mysql::Row> rows;
+      std::string perr;
+      if (ps.query("SELECT @@GLOBAL.read_only AS ro", &rows, &perr) && !rows.empty()) {
+        auto it = rows[0].find("ro");
+        const std::string ro = it != rows[0].end() && it->second ? *it->second : "1";
+        f.peer_read_only = ro != "0" && ro != "OFF";
+        rows.clear();
+        const std::string sql = mysql::replica_status_sql(pc->is_mariadb(), pc->version_number(),
+                                                          c.connection, pc->no_backslash_escapes());
+        if (ps.query(sql, &rows, &perr)) f.peer_replicating = !rows.empty();
+        mysql::read_last_promotion(ps, &f.peer_promotion, &perr);
+        f.peer_reachable = true;
+      } else {
+        f.peer_error = perr;
+      }
+    } else {
+      f.peer_error = e.describe();
+    }
+  }
+  *ok = true;
+  return f;
+}
+
+// Split brain is an event as much as a state: journaled when it starts and ends, and a
+// metric for dashboards, whatever the exit code says.
+void record_guard(const Options& opts, const GuardFacts& f, const CheckResult& r) {
+  const std::string name = !opts.check.instance.empty() ? opts.check.instance : opts.check_name;
+  if (name.empty() || opts.state_dir.empty()) return;
+  const bool split = is_split_brain(f);
+  const std::string path = opts.state_dir + "/guard." + name + ".json";
+  Json st;
+  {
+    std::ifstream in(path);
+    st = in ? Json::parse(in, nullptr, false) : Json::object();
+    if (!st.is_object()) st = Json::object();
+  }
+  const bool was = st.value("split_brain", false);
+  std::string err;
+  if (split != was) {
+    Json entry{{"kind", "split-brain"},
+               {"tool", "check_mysql_slave"},
+               {"instance", name},
+               {"event", split ? "detected" : "ended"},
+               {"peer", f.peer_name},
+               {"this_promoted", f.promotion ? f.promotion->at : ""},
+               {"peer_promoted", f.peer_promotion ? f.peer_promotion->at : ""},
+               {"verdict", r.summary}};
+    if (!Journal(opts.journal_path).append(entry, &err)) spdlog::debug("journal: {}", err);
+    if (split) spdlog::critical("{}: {}", name, r.summary);
+    st["split_brain"] = split;
+    st["since"] = now_rfc3339();
+  }
+  st["last"] = {{"time", now_rfc3339()}, {"state", state_name(r.state)}, {"summary", r.summary}};
+  if (!write_file_atomic(path, st.dump() + "\n", 0644, &err)) spdlog::debug("{}: {}", path, err);
+  std::vector<std::pair<std::string, std::string>> l{{"instance", name}};
+  std::vector<Metric> m{
+      {"hakit_split_brain", "1 while this node and its peer are both writable masters", "gauge", l,
+       split ? 1.0 : 0.0},
+      {"hakit_fenced", "1 while this node carries a fence mark (fenced, or errant transactions)",
+       "gauge", l, f.mark ? 1.0 : 0.0},
+      {"hakit_errant_transactions", "1 while this node is marked with errant transactions", "gauge",
+       l, f.mark && f.mark->errant() ? 1.0 : 0.0},
+      {"hakit_guard_state", "The guard's last state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
+       "gauge", l, static_cast<double>(static_cast<int>(r.state))}};
+  if (!write_metrics(opts.metrics_path + "/hakit_guard_" + name + ".prom", m, &err))
+    spdlog::debug("metrics: {}", err);
+}
 }  // namespace
 
 CheckResult run(const Options& opts) {
@@ -156,6 +276,13 @@ CheckResult run(const Options& opts) {
   CheckResult res;
   if (c.mode == config::CheckMode::kGalera) {
     res = check_galera(*conn, c);
+  } else if (c.mode == config::CheckMode::kGuard) {
+    bool ok = false;
+    GuardFacts f = gather_guard(*conn, opts, deadline, &res, &ok);
+    if (ok) {
+      res = evaluate_guard(c, f);
+      record_guard(opts, f, res);
+    }
   } else if (c.mode == config::CheckMode::kFreshness) {
     res = check_freshness(*conn, c);
   } else {

@@ -10,6 +10,7 @@
 
 #include "common/cli.hpp"
 #include "check_mysql_slave/config.hpp"
+#include "common/mysql/fence.hpp"
 #include "common/mysql/status.hpp"
 #include "common/result.hpp"
 
@@ -30,6 +31,12 @@ struct Options {
   std::optional<std::string> maintenance_file;  ///< --maintenance-file ("" disables)
   std::optional<std::string> password_file;     ///< command-line credentials replace the
   std::optional<std::string> defaults_file;     ///< profile's (one source of the password)
+  std::optional<config::MysqlProfile> peer;     ///< guard: the peer's profile
+  std::optional<config::Vip> vip;               ///< guard: the instance's VIP
+  std::string state_dir;                        ///< guard: split-brain state and journal
+  std::string journal_path;
+  std::string metrics_path;
+  std::string instance_state;   ///< guard: notify's state file of the instance
 };
 
 /// The tool's parser, writing into *opts and *common.
@@ -65,6 +72,34 @@ CheckResult evaluate_freshness(const config::MysqlCheckConfig& c, std::optional<
 std::optional<double> age_of(const std::string& value, const std::string& server_now,
                              const std::string& server_epoch, std::string* err);
 
+
+/// What the guard found out (mode guard).
+struct GuardFacts {
+  bool read_only = true;
+  bool replicating = false;      ///< replication configured
+  bool replica_running = false;  ///< ... and both threads running
+  std::string source;            ///< host:port it replicates from
+  std::optional<mysql::FenceMark> mark;
+  std::optional<mysql::Promotion> promotion;
+  std::optional<bool> vip_here;  ///< nullopt: no instance/VIP configured or cannot tell
+  std::string promotion_failed;  ///< the last MASTER event's promotion "was refused: ..."
+  bool peer_configured = false;
+  bool peer_reachable = false;
+  std::string peer_name;
+  std::string peer_error;
+  bool peer_read_only = true;
+  bool peer_replicating = false;
+  std::optional<mysql::Promotion> peer_promotion;
+};
+
+/// Guard judgement: may this node hold (or take) the VIP? CRITICAL when it is fenced by a
+/// master that is still writable, holds errant transactions, is superseded by a newer
+/// writable master (split brain, the older side), or holds the VIP while read-only and not
+/// replicating. Split brain on the newer side is a WARNING (exit 0: it keeps the VIP).
+CheckResult evaluate_guard(const config::MysqlCheckConfig& c, const GuardFacts& f);
+
+/// True when the result says split brain (both nodes writable).
+bool is_split_brain(const GuardFacts& f);
 
 /// The whole check: maintenance file, connection, queries, evaluation.
 CheckResult run(const Options& opts);

@@ -27,6 +27,7 @@ const char* to_string(CheckMode v) {
     case CheckMode::kMaster: return "master";
     case CheckMode::kGalera: return "galera";
     case CheckMode::kFreshness: return "freshness";
+    case CheckMode::kGuard: return "guard";
   }
   return "?";
 }
@@ -41,7 +42,8 @@ const char* to_string(Role v) {
 }
 
 std::optional<CheckMode> check_mode_from(const std::string& word) {
-  for (auto m : {CheckMode::kReplica, CheckMode::kMaster, CheckMode::kGalera, CheckMode::kFreshness})
+  for (auto m : {CheckMode::kReplica, CheckMode::kMaster, CheckMode::kGalera, CheckMode::kFreshness,
+                 CheckMode::kGuard})
     if (word == to_string(m)) return m;
   return std::nullopt;
 }
@@ -65,7 +67,7 @@ void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
   e.choice("type", {"mysql"});
   out->mysql = e.string("mysql", out->mysql);
   out->mode = *check_mode_from(
-      e.choice("mode", to_string(out->mode), {"replica", "master", "galera", "freshness"}));
+      e.choice("mode", to_string(out->mode), {"replica", "master", "galera", "freshness", "guard"}));
   out->role = *role_from(e.choice("role", to_string(out->role), {"auto", "replica", "master"}));
   if (auto t = e.duration("timeout", Millis(1), Millis(3'600'000))) out->timeout = t;
   if (auto lag = e.map("lag")) {
@@ -96,6 +98,9 @@ void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
   out->maintenance_file = e.string("maintenance_file", out->maintenance_file);
   require_absolute(e, "maintenance_file", out->maintenance_file);
   out->warning_fails = e.boolean("warning_fails", out->warning_fails);
+  out->peer = e.string("peer", out->peer);
+  out->instance = e.string("instance", out->instance);
+  if (auto t = e.duration("peer_timeout", Millis(1), Millis(60'000))) out->peer_timeout = *t;
   e.finish();
   validate_mysql_check(*out, [&](const std::string& key, const std::string& m) { e.error(key, m); });
 }
@@ -108,6 +113,8 @@ void validate_mysql_check(const MysqlCheckConfig& c,
     report("role", "mode master with role replica contradicts itself");
   if (c.mode == CheckMode::kFreshness && c.query.empty())
     report("query", "mode freshness needs a query returning a timestamp (query:, or --query)");
+  if (c.mode != CheckMode::kGuard && (!c.peer.empty() || !c.instance.empty()))
+    report(!c.peer.empty() ? "peer" : "instance", "only mode guard reads it");
   if (!c.heartbeat_table.empty() && (!mysql::is_identifier_path(c.heartbeat_table) ||
                                      !mysql::is_identifier_path(c.heartbeat_column)))
     report("heartbeat",
@@ -118,7 +125,21 @@ void validate_mysql_check(const MysqlCheckConfig& c,
 bool read_mysql_check(const Document& doc, const std::string& name, MysqlCheckConfig* out,
                       Diagnostics* diag) {
   if (!entry_type_is(doc, "checks", name, "mysql", "check_http_200", diag)) return false;
-  return parse_entry(doc, "checks", name, parse_mysql_check, out, diag);
+  if (!parse_entry(doc, "checks", name, parse_mysql_check, out, diag)) return false;
+  // The guard's references: the peer profile and the instance (for its VIP).
+  const YAML::Node entry = doc.entry("checks", name);
+  bool ok = true;
+  if (!out->peer.empty() && !doc.entry("mysql", out->peer).IsDefined()) {
+    diag->error(entry["peer"], "checks." + name + ".peer",
+                fmt::format("no mysql profile named '{}'", out->peer));
+    ok = false;
+  }
+  if (!out->instance.empty() && !doc.entry("instances", out->instance).IsDefined()) {
+    diag->error(entry["instance"], "checks." + name + ".instance",
+                fmt::format("no instance named '{}'", out->instance));
+    ok = false;
+  }
+  return ok;
 }
 
 }  // namespace hakit::config

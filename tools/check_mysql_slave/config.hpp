@@ -14,7 +14,7 @@
 namespace hakit::config {
 
 /// What the check judges.
-enum class CheckMode { kReplica, kMaster, kGalera, kFreshness };
+enum class CheckMode { kReplica, kMaster, kGalera, kFreshness, kGuard };
 /// The role the node must have (auto: replication configured = replica).
 enum class Role { kAuto, kReplica, kMaster };
 
@@ -49,6 +49,9 @@ struct MysqlCheckConfig {
   Millis future_tolerance{60'000};          ///< freshness: a newer timestamp is reported
   std::string maintenance_file;             ///< overrides the top-level maintenance_file
   bool warning_fails = false;               ///< WARNING exits 1 (fails keepalived); default 0
+  std::string peer;                         ///< guard: the other node's profile
+  std::string instance;                     ///< guard: the keepalived instance (its VIP)
+  Millis peer_timeout{700};                 ///< guard: connect/read bound for the peer
 };
 
 /// Parses one mysql check entry (its `type` key included).

@@ -217,4 +217,87 @@ std::optional<double> age_of(const std::string& value, const std::string& server
   return now->seconds - ts->seconds;
 }
 
+bool is_split_brain(const GuardFacts& f) {
+  return !f.read_only && !f.replicating && f.peer_reachable && !f.peer_read_only &&
+         !f.peer_replicating;
+}
+
+CheckResult evaluate_guard(const config::MysqlCheckConfig& c, const GuardFacts& f) {
+  (void)c;
+  CheckResult res;
+  const std::string peer = f.peer_name.empty() ? "the peer" : f.peer_name;
+  const bool peer_is_master = f.peer_reachable && !f.peer_read_only && !f.peer_replicating;
+  auto when = [](const std::optional<mysql::Promotion>& p) {
+    return p ? p->at + " UTC" : std::string("never");
+  };
+  if (f.mark && f.mark->errant()) {
+    res.state = State::kCritical;
+    res.summary = fmt::format("errant transactions {} (found {} UTC): this node must stay out of the "
+                              "VIP until it is rebuilt from the master and the mark cleared "
+                              "(notify_backup --clear-fence)",
+                              f.mark->detail, f.mark->at);
+    return res;
+  }
+  if (f.mark && peer_is_master) {
+    res.state = State::kCritical;
+    res.summary = fmt::format(
+        "fenced by {} at {} UTC (GTID {}) and {} is the writable master: this node stays out "
+        "of the VIP{} (clear with notify_backup --clear-fence once re-attached)",
+        f.mark->by, f.mark->at, f.mark->gtid.empty() ? "?" : f.mark->gtid, peer,
+        f.replica_running ? ", replicating from " + f.source : ", NOT replicating");
+    return res;
+  }
+  if (is_split_brain(f)) {
+    const std::int64_t mine = f.promotion ? f.promotion->epoch_us : 0;
+    const std::int64_t theirs = f.peer_promotion ? f.peer_promotion->epoch_us : 0;
+    if (theirs >= mine) {
+      res.state = State::kCritical;
+      res.summary = fmt::format(
+          "SPLIT BRAIN: {} is writable too and was promoted later ({} >= this node's {}): this "
+          "node is superseded and must give up the VIP",
+          peer, when(f.peer_promotion), when(f.promotion));
+    } else {
+      res.state = State::kWarning;
+      res.summary = fmt::format(
+          "SPLIT BRAIN: {} is writable too but was promoted earlier ({} < this node's {}): this "
+          "node keeps the writes, {} must step down",
+          peer, when(f.peer_promotion), when(f.promotion), peer);
+    }
+    return res;
+  }
+  std::vector<std::string> notes;
+  if (!f.read_only && !f.replicating) {
+    res.state = State::kOk;
+    notes.push_back("writable master");
+  } else if (f.replicating) {
+    res.state = f.replica_running ? State::kOk : State::kWarning;
+    notes.push_back(fmt::format("replica of {}{}", f.source,
+                                f.replica_running ? "" : " (threads not running)"));
+    if (f.vip_here && *f.vip_here && !f.promotion_failed.empty()) {
+      res.state = State::kCritical;
+      notes.push_back("holds the VIP but its promotion " + f.promotion_failed);
+    }
+  } else {
+    // Read-only and not replicating: a demoted node nobody re-attached yet.
+    res.state = State::kWarning;
+    notes.push_back("read-only and not replicating (demoted; not re-attached)");
+    if (f.vip_here && *f.vip_here && !f.promotion_failed.empty()) {
+      res.state = State::kCritical;
+      notes.push_back("holds the VIP while read-only: its promotion " + f.promotion_failed);
+    }
+  }
+  if (f.mark) notes.push_back(fmt::format("fence mark from {} at {} UTC ({} {})", f.mark->by,
+                                          f.mark->at, peer,
+                                          f.peer_reachable ? "is not the writable master"
+                                                           : "unreachable"));
+  if (f.peer_configured)
+    notes.push_back(f.peer_reachable
+                        ? fmt::format("{} {}", peer,
+                                      f.peer_read_only ? (f.peer_replicating ? "is a replica" : "is read-only")
+                                                       : "is the writable master")
+                        : fmt::format("{} unreachable ({})", peer, f.peer_error));
+  for (const auto& n : notes) res.summary += (res.summary.empty() ? "" : ", ") + n;
+  return res;
+}
+
 }  // namespace hakit::check_mysql

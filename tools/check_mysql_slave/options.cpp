@@ -273,6 +273,22 @@ bool resolve_options(const config::Document& doc, const std::vector<std::string>
     return false;
   }
   merged.check.mysql = profile;
+  if (!merged.check.peer.empty()) {
+    config::Diagnostics diag(doc.where());
+    if (!config::parse_entry(doc, "mysql", merged.check.peer, config::parse_mysql_profile,
+                             &merged.peer.emplace(), &diag))
+      return config_error(diag);
+  }
+  if (!merged.check.instance.empty()) {
+    config::Diagnostics diag(doc.where());
+    merged.vip = config::read_instance_vip(doc, merged.check.instance, &diag);
+    if (!diag.items().empty()) return config_error(diag);
+  }
+  merged.state_dir = doc.state_dir;
+  merged.journal_path = doc.journal_path();
+  merged.metrics_path = doc.metrics_path();
+  if (!merged.check.instance.empty())
+    merged.instance_state = doc.state_dir + "/notify." + merged.check.instance + ".json";
   // Apply the command line again on top: what was given there wins.
   cli::CommonOptions ignored;
   auto app = make_parser(&merged, &ignored);

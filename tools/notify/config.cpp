@@ -12,6 +12,7 @@ namespace hakit::config {
 const char* to_string(OnFailure v) { return v == OnFailure::kAbort ? "abort" : "continue"; }
 const char* to_string(CatchupPolicy v) { return v == CatchupPolicy::kRefuse ? "refuse" : "promote"; }
 const char* to_string(Rejoin v) { return v == Rejoin::kManual ? "manual" : "auto"; }
+const char* to_string(SplitBrain v) { return v == SplitBrain::kKeepNewest ? "keep-newest" : "demote"; }
 const char* to_string(FlagOp v) { return v == FlagOp::kSet ? "set" : "clear"; }
 const char* to_string(ServiceOp v) {
   switch (v) {
@@ -65,6 +66,10 @@ void parse_mysql_promote(const YAML::Node& spec, const std::string& path, Diagno
   p->fence = r->string("fence", p->fence);
   p->fence_kill_sessions = r->boolean("fence_kill_sessions", p->fence_kill_sessions);
   p->fence_required = r->boolean("fence_required", p->fence_required);
+  p->on_sql_error = r->choice("on_sql_error", to_string(p->on_sql_error), {"refuse", "promote"}) ==
+                            "promote"
+                        ? CatchupPolicy::kPromote
+                        : CatchupPolicy::kRefuse;
   r->finish();
 }
 
@@ -83,6 +88,10 @@ void parse_mysql_demote(const YAML::Node& spec, const std::string& path, Diagnos
                   ? Rejoin::kAuto
                   : Rejoin::kManual;
   d->peer = r->string("peer", d->peer);
+  d->on_split_brain = r->choice("on_split_brain", to_string(d->on_split_brain),
+                                {"keep-newest", "demote"}) == "demote"
+                          ? SplitBrain::kDemote
+                          : SplitBrain::kKeepNewest;
   if (auto repl = r->map("replication")) {
     d->replication_user = repl->string("user", d->replication_user);
     d->replication_password_file = repl->string("password_file", d->replication_password_file);
@@ -250,6 +259,7 @@ void parse_instance(MapReader& e, Instance* out) {
   parse_actions(e, "demote", &out->demote);
   out->min_interval = e.duration("min_interval", out->min_interval, Millis(0), Millis(86'400'000));
   out->lock_timeout = e.duration("lock_timeout", out->lock_timeout, Millis(0), Millis(86'400'000));
+  out->alerts = e.strings("alerts");
   e.finish();
 }
 
@@ -311,6 +321,16 @@ void resolve_references(const Document& doc, const std::string& name, const Inst
                   fmt::format("no {} named '{}'", what, ref));
     }
   });
+  for (size_t i = 0; i < inst.alerts.size(); ++i) {
+    const std::string& ref = inst.alerts[i];
+    if (doc.entry("notifications", ref).IsDefined()) {
+      fn("notifications", ref);
+      continue;
+    }
+    YAML::Node at = doc.entry("instances", name)["alerts"][i];
+    diag->error(at, fmt::format("instances.{}.alerts[{}]", name, i),
+                fmt::format("no notifications: channel named '{}'", ref));
+  }
 }
 
 }  // namespace

@@ -22,6 +22,8 @@ enum class OnFailure { kAbort, kContinue };
 enum class CatchupPolicy { kRefuse, kPromote };
 /// mysql_demote rejoin: log the statement (manual) or re-point to the peer (auto).
 enum class Rejoin { kManual, kAuto };
+/// mysql_demote on_split_brain: fence the stale peer and stay writable, or demote anyway.
+enum class SplitBrain { kKeepNewest, kDemote };
 /// service: the systemctl verb.
 enum class ServiceOp { kStart, kStop, kRestart, kIsActive };
 /// flag: set or clear the failover flag.
@@ -31,6 +33,7 @@ enum class FlagOp { kSet, kClear };
 const char* to_string(OnFailure v);
 const char* to_string(CatchupPolicy v);
 const char* to_string(Rejoin v);
+const char* to_string(SplitBrain v);
 const char* to_string(ServiceOp v);
 const char* to_string(FlagOp v);
 
@@ -43,6 +46,9 @@ struct MysqlPromoteSpec {
   std::string fence;                    ///< profile of the old master to set read-only ("" = none)
   bool fence_kill_sessions = false;     ///< also kill the old master's client sessions
   bool fence_required = false;          ///< refuse when the fence profile cannot be reached
+  /// The SQL thread stopped with an error: refuse (default), or promote past it (the
+  /// transactions behind the failed one are lost). Separate from on_catchup_timeout.
+  CatchupPolicy on_sql_error = CatchupPolicy::kRefuse;
 };
 
 /// mysql_demote: read-only, optional session kill, rejoin manual (logged) or auto (re-point).
@@ -54,6 +60,10 @@ struct MysqlDemoteSpec {
   std::string peer;                     ///< profile of the new master (host/port for the rejoin)
   std::string replication_user = "repl";
   std::string replication_password_file;  ///< secret file; needed for rejoin: auto
+  /// Both this node and the peer are writable masters (a healed partition) and keepalived
+  /// makes this one BACKUP: keep-newest fences the peer instead when this node's promotion
+  /// is the newer one (its writes are the newest); demote always demotes this node.
+  SplitBrain on_split_brain = SplitBrain::kKeepNewest;
 };
 
 /// run: an argv vector (no shell), with extra environment.
@@ -119,6 +129,9 @@ struct Instance {
   std::vector<Action> demote;  ///< run as listed: write it top-down (reverse of promote)
   Millis min_interval{0};      ///< anti-flap: minimum time between two promotions
   Millis lock_timeout{300000}; ///< how long an event waits for the one running before it
+  /// notifications: channels told about split brain, a promotion that could not fence the
+  /// old master, and errant transactions found at a rejoin.
+  std::vector<std::string> alerts;
 };
 
 /// E-mail over SMTP (libcurl).

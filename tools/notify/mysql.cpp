@@ -12,6 +12,7 @@
 #include "notify/actions.hpp"
 #include "notify/mysql_dialect.hpp"
 #include "notify/mysql_state.hpp"
+#include "notify/partition.hpp"
 
 namespace hakit::notify {
 
@@ -169,11 +170,17 @@ Json positions(Db& db, const Dialect& dialect) {
   return p;
 }
 
-// Fences the old master: read-only (and sessions killed) so nothing more is written there.
-// Returns its binlog position (to let our IO thread fetch up to it), empty when unreachable.
-Json fence(const config::MysqlPromoteSpec& spec, RunContext& ctx, Clock::time_point deadline) {
-  Json f{{"profile", spec.fence}};
-  auto it = ctx.cfg.mysql.find(spec.fence);
+// Fences a server: read-only (and sessions killed) so nothing more is written there, and a
+// fence mark in its hakit schema (outside replication) saying who fenced it, when and at which
+// GTID, so that its check, hakit-status and its operator know why it is read-only.
+// `fenced_by_peer`: this node carries a fence mark of its own and the target is still the
+// writable master: that is a partition between the keepalived nodes, not a failure, and
+// the caller stands down (result "standing-down", the target untouched).
+Json fence_server(const std::string& profile, bool kill_sessions, const std::string& why,
+                  const std::optional<mysql::FenceMark>& fenced_by_peer, RunContext& ctx,
+                  Clock::time_point deadline) {
+  Json f{{"profile", profile}};
+  auto it = ctx.cfg.mysql.find(profile);
   if (it == ctx.cfg.mysql.end()) {
     f["result"] = "no such mysql profile";
     return f;
@@ -183,21 +190,53 @@ Json fence(const config::MysqlPromoteSpec& spec, RunContext& ctx, Clock::time_po
   if (!db) {
     f["result"] = "unreachable";
     f["error"] = err;
-    spdlog::warn("fence: {} unreachable ({}): it cannot take writes if it is down", spec.fence, err);
+    spdlog::warn("fence: {} unreachable ({}): it cannot take writes if it is down", profile, err);
     return f;
   }
   const Dialect dialect = Dialect::detect(*db);
+  ServerView view;
+  std::string verr;
+  const bool seen = look_at(*db, dialect, "", &view, &verr);
+  if (fenced_by_peer && seen && !view.read_only && !view.replicating) {
+    f["result"] = "standing-down";
+    f["error"] = fmt::format("this node was fenced by {} at {} UTC and {} is still the writable "
+                             "master: the nodes lost each other's VRRP, not the master",
+                             fenced_by_peer->by, fenced_by_peer->at, profile);
+    return f;
+  }
+  std::string note;
+  const auto needs = fence_needs(dialect, kill_sessions);
+  if (auto missing = missing_privileges(*db, needs, &note); !missing.empty()) {
+    f["result"] = "cannot-fence";
+    f["missing_privileges"] = missing;
+    f["grant"] = grant_statement(needs, missing);
+    f["error"] = fmt::format("{} is reachable but this account cannot fence it: missing {}",
+                             profile, missing.front());
+    return f;
+  }
+  mysql::Session session = session_of(*db, dialect);
+  mysql::FenceMark mark;
+  mark.by = node_name();
+  mark.gtid = view.gtid;
+  mark.reason = "fenced";
+  mark.detail = why;
+  std::string merr;
+  // MySQL's super_read_only stops every writer, us included: the mark goes first there.
+  bool marked = !dialect.mariadb && mysql::write_fence_mark(session, mark, &merr);
   if (!set_read_only(*db, dialect, true, &err)) {
     f["result"] = "failed";
     f["error"] = err;
-    spdlog::error("fence: could not set {} read-only: {}", spec.fence, err);
+    spdlog::error("fence: could not set {} read-only: {}", profile, err);
     return f;
   }
   f["result"] = "read-only";
-  if (spec.fence_kill_sessions) f["killed_sessions"] = kill_client_sessions(*db, &err);
+  if (kill_sessions) f["killed_sessions"] = kill_client_sessions(*db, &err);
   f["master"] = positions(*db, dialect);
-  spdlog::info("fence: {} set read-only{}", spec.fence,
-               spec.fence_kill_sessions ? fmt::format(", {} sessions killed", f.value("killed_sessions", 0)) : "");
+  if (dialect.mariadb) marked = mysql::write_fence_mark(session, mark, &merr);
+  f["mark"] = marked ? Json("written") : Json("not written: " + merr);
+  if (!marked) spdlog::warn("fence: {} is read-only but its fence mark was not written: {}", profile, merr);
+  spdlog::info("fence: {} set read-only{}", profile,
+               kill_sessions ? fmt::format(", {} sessions killed", f.value("killed_sessions", 0)) : "");
   return f;
 }
 
@@ -262,6 +301,9 @@ std::optional<bool> mysql_caught_up(Db& db, const Dialect& dialect, const std::s
   return done;
 }
 
+// Did this promotion stop a replication (rather than find a master already)?
+bool st_was_replica(const Json& d) { return d.contains("replication") && d["replication"].is_object(); }
+
 }  // namespace
 
 Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
@@ -281,15 +323,63 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
   if (!slave_status(*db, dialect, c, &st, &at.error)) return at;
   const auto catchup_deadline = std::min(deadline, Clock::now() + spec.catchup_timeout);
 
+  // Preflight: everything this promotion will need here, before it touches the peer. A
+  // promotion that fences the old master and then fails on RESET SLAVE ALL leaves no
+  // writable node at all.
+  {
+    std::string note;
+    auto needs = promote_needs(dialect);
+    if (!st) needs.erase(needs.begin(), needs.begin() + 3);  // no replication to stop or reset
+    if (auto missing = missing_privileges(*db, needs, &note); !missing.empty()) {
+      at.refused = true;
+      d["missing_privileges"] = missing;
+      d["grant"] = grant_statement(needs, missing);
+      at.error = fmt::format("promotion refused before any change: the account of profile {} "
+                             "lacks {}; grant it ({}) and run notify_master again",
+                             spec.mysql, missing.front(), grant_statement(needs, missing));
+      return at;
+    }
+    if (!note.empty()) d["privileges"] = note;
+  }
+  mysql::Session local = session_of(*db, dialect);
+  std::optional<mysql::FenceMark> own_mark;
+  if (std::string me; !mysql::read_fence_mark(local, &own_mark, &me))
+    spdlog::debug("mysql_promote: cannot read this node's fence mark: {}", me);
+  if (own_mark && own_mark->errant()) {
+    at.refused = true;
+    d["fence_mark"] = {{"by", own_mark->by}, {"at", own_mark->at}, {"reason", own_mark->reason},
+                       {"detail", own_mark->detail}};
+    at.error = fmt::format("promotion refused: this node holds errant transactions ({}) found at "
+                           "{} UTC; it must be rebuilt or reconciled first (docs/operations.md, "
+                           "\"Partitions\"), then cleared with notify_backup --clear-fence",
+                           own_mark->detail, own_mark->at);
+    return at;
+  }
+
   if (!spec.fence.empty()) {
-    d["fence"] = fence(spec, ctx, catchup_deadline);
+    d["fence"] = fence_server(spec.fence, spec.fence_kill_sessions,
+                              fmt::format("promotion of {} ({})", node_name(), ctx.event.instance),
+                              own_mark, ctx, catchup_deadline);
     const std::string r = d["fence"].value("result", "");
+    if (r == "standing-down" || r == "cannot-fence") {
+      at.refused = true;
+      at.error = "promotion refused: " + d["fence"].value("error", "") +
+                 "; nothing changed, this node stays read-only";
+      return at;
+    }
     if (spec.fence_required && r != "read-only") {
       at.refused = true;
       at.error = fmt::format("fence of {} {}: promotion refused (fence_required); this node stays "
                              "read-only", spec.fence, r);
       return at;
     }
+    if (r == "unreachable")
+      alert(ctx, "possible-split-brain",
+            fmt::format("{} promotes without fencing the old master ({}: {}). If that node is "
+                        "alive behind a partition and still writable, both accept writes until "
+                        "the partition heals; the newer promotion (this one) wins then.",
+                        node_name(), spec.fence, d["fence"].value("error", "")),
+            &d);
     if (r == "read-only" && st && st->io_ok())
       d["fence"]["io_thread_fetched_all"] =
           wait_io_thread(*db, dialect, c, d["fence"]["master"], ctx, catchup_deadline);
@@ -325,9 +415,10 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     auto sql_error = [&st] {
       return fmt::format("the SQL thread stopped with error {}: {}", st->sql_errno, st->sql_error);
     };
+    bool sql_failed = false;
     if (!st->sql_ok()) {
       if (st->sql_errno != 0) {
-        at.refused = spec.on_catchup_timeout == config::CatchupPolicy::kRefuse;
+        sql_failed = true;
         at.error = sql_error();
       } else if (!exec(*db, dialect.start(c, "SQL_THREAD"), &at.error)) {
         return at;
@@ -352,6 +443,7 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
       }
       if (done) break;
       if (!st->sql_ok() && st->sql_errno != 0) {
+        sql_failed = true;
         at.error = sql_error();
         break;
       }
@@ -371,19 +463,34 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
             {"read", fmt::format("{}:{}", st->source_log_file, st->read_source_log_pos)},
             {"applied", fmt::format("{}:{}", st->relay_source_log_file, st->exec_source_log_pos)},
             {"gtid_io_pos", st->gtid_io_pos}};
-      if (spec.on_catchup_timeout == config::CatchupPolicy::kRefuse) {
+      // An SQL thread stopped by an error is not "slow": promoting past it drops the failed
+      // transaction and everything behind it, so it has its own, separate switch.
+      const auto policy = sql_failed ? spec.on_sql_error : spec.on_catchup_timeout;
+      const char* key = sql_failed ? "on_sql_error" : "on_catchup_timeout";
+      if (policy == config::CatchupPolicy::kRefuse) {
         // Stay a replica: writable with a gap would lose the rows still in the relay log.
         std::string e2;
         set_read_only(*db, dialect, true, &e2);
+        if (d.contains("master_delay_cleared")) {
+          // Put the delay back as the operator configured it.
+          const std::string delay = d.value("master_delay_cleared", "0");
+          exec(*db, dialect.stop(c), &e2);
+          if (exec(*db, dialect.change_source(c, fmt::format("{}={}", dialect.option("DELAY"), delay)),
+                   &e2))
+            d["master_delay_restored"] = delay;
+          else
+            spdlog::error("mysql_promote: could not restore MASTER_DELAY={}: {}", delay, e2);
+        }
         exec(*db, dialect.start(c), &e2);
         at.refused = true;
-        at.error += "; promotion refused (on_catchup_timeout: refuse): the database stays "
-                    "read-only and replication was restarted";
+        at.error += fmt::format("; promotion refused ({}: refuse): the database stays read-only "
+                                "and replication was restarted", key);
         return at;
       }
-      spdlog::critical("mysql_promote: {}; promoting anyway (on_catchup_timeout: promote): "
-                       "transactions still in the relay log are LOST", at.error);
+      spdlog::critical("mysql_promote: {}; promoting anyway ({}: promote): transactions still in "
+                       "the relay log are LOST", at.error, key);
       d["catchup"]["forced"] = at.error;
+      d["catchup"]["forced_by"] = key;
       at.error.clear();
     }
     if (!exec(*db, dialect.stop(c), &at.error)) return at;
@@ -391,10 +498,30 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
   } else {
     d["replication"] = "none configured (already promoted, or never a replica)";
   }
+  const bool was_writable = [&] {
+    std::vector<mysql::Row> rows;
+    std::string e;
+    return db->query("SELECT @@GLOBAL.read_only AS ro", &rows, &e) && !rows.empty() &&
+           (field(rows[0], "ro") == "0" || field(rows[0], "ro") == "OFF");
+  }();
   if (!set_read_only(*db, dialect, false, &at.error)) return at;
   ctx.writable_ms = std::chrono::duration_cast<Millis>(Clock::now() - ctx.started).count();
   ctx.positions = positions(*db, dialect);
   d["positions"] = ctx.positions;
+  // The records that order masters after a partition: when this node became writable, and
+  // that any fence mark it carried is over. A node that was writable already keeps its
+  // promotion time (a restart of keepalived is not a newer master).
+  std::string re;
+  if (!was_writable || st_was_replica(d)) {
+    if (mysql::write_promotion(local, node_name(), mysql::gtid_position(local), &re))
+      d["promotion_record"] = "written";
+    else
+      d["promotion_record"] = "not written: " + re;
+  }
+  if (own_mark) {
+    const int n = mysql::clear_fence_marks(local, "promoted by " + node_name(), &re);
+    d["fence_mark_cleared"] = n >= 0 ? Json(n) : Json("failed: " + re);
+  }
   at.ok = true;
   return at;
 }
@@ -411,6 +538,64 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
   }
   const Dialect dialect = Dialect::detect(*db);
   if (dialect.version) d["server"] = dialect.name();
+  mysql::Session local = session_of(*db, dialect);
+
+  // The peer's view: whether both are writable masters (a healed partition), and what it
+  // has, to tell whether this node can replicate from it.
+  std::optional<ServerView> peer_view;
+  if (!spec.peer.empty()) {
+    std::string perr;
+    if (auto pdb = ctx.svc.db->open(ctx.cfg.mysql.at(spec.peer),
+                                    std::min(remaining(deadline), Millis(2000)), &perr)) {
+      ServerView v;
+      if (look_at(*pdb, Dialect::detect(*pdb), "", &v, &perr)) peer_view = v;
+    }
+    if (!peer_view) d["peer"] = "unreachable: " + perr;
+  }
+  ServerView me;
+  std::string merr;
+  const bool seen = look_at(*db, dialect, spec.connection, &me, &merr);
+  if (seen && peer_view && !me.read_only && !me.replicating && !peer_view->read_only &&
+      !peer_view->replicating) {
+    // Split brain: both nodes writable. The newer promotion holds the newest acknowledged
+    // writes (clients follow the VIP to the node promoted last).
+    const std::int64_t mine = me.promotion ? me.promotion->epoch_us : 0;
+    const std::int64_t theirs = peer_view->promotion ? peer_view->promotion->epoch_us : 0;
+    const std::string when_mine = me.promotion ? me.promotion->at + " UTC" : "never";
+    const std::string when_theirs = peer_view->promotion ? peer_view->promotion->at + " UTC" : "never";
+    d["split_brain"] = {{"this_promoted", when_mine}, {"peer_promoted", when_theirs}};
+    if (ctx.event.state == "BACKUP" && spec.on_split_brain == config::SplitBrain::kKeepNewest &&
+        mine > theirs) {
+      Json f = fence_server(spec.peer, true,
+                            fmt::format("split brain: {} (promoted {}) kept, this node promoted {}",
+                                        node_name(), when_mine, when_theirs),
+                            std::nullopt, ctx, deadline);
+      d["fence"] = f;
+      if (f.value("result", "") == "read-only") {
+        alert(ctx, "split-brain",
+              fmt::format("both {} and {} were writable. {} holds the newer promotion ({} > {}) "
+                          "and stays writable; {} was fenced (read-only) and will give up the VIP "
+                          "through its guard check. Rows written on {} since the partition are "
+                          "errant there.",
+                          node_name(), spec.peer, node_name(), when_mine, when_theirs, spec.peer,
+                          spec.peer),
+              &d);
+        d["kept_writable"] = true;
+        d["read_only"] = false;
+        at.ok = true;
+        return at;
+      }
+      spdlog::error("mysql_demote: split brain, this node is newer but the peer could not be "
+                    "fenced ({}): demoting this node after all", f.value("error", f.value("result", "")));
+    }
+    alert(ctx, "split-brain",
+          fmt::format("both {} and {} were writable; {} (promoted {}) is demoted, {} (promoted {}) "
+                      "keeps the writes. Rows written on {} since the partition are errant.",
+                      node_name(), spec.peer, node_name(), when_mine, spec.peer, when_theirs,
+                      node_name()),
+          &d);
+  }
+
   if (!set_read_only(*db, dialect, true, &at.error)) return at;
   d["read_only"] = true;
   if (spec.kill_sessions) {
@@ -440,8 +625,51 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
   const std::string statement = change(shown_password) + "; " + dialect.start(c) + ";";
   const bool to_peer = st && st->source_host == host && std::to_string(st->source_port) == port;
   const bool running = st && st->io_ok() && st->sql_ok();
+  // Errant transactions: writes this node took that the new master never got (a partition
+  // with both writable). Replicating from the new master would then fail or diverge, so the
+  // node stays read-only, marked, and the operator is told exactly which transactions.
+  if (peer_view && !(to_peer && running)) {
+    std::vector<std::string> errant;
+    std::string eerr;
+    if (mysql::errant_transactions(local, peer_view->known_gtids(), &errant, &eerr) &&
+        !errant.empty()) {
+      std::string list;
+      for (const auto& e : errant) list += (list.empty() ? "" : ",") + e;
+      d["errant_gtids"] = errant;
+      d["rejoin"] = "refused: errant transactions";
+      d["rejoin_statement"] = statement;
+      mysql::FenceMark mark;
+      mark.by = node_name();
+      mark.gtid = mysql::gtid_position(local);
+      mark.reason = "errant";
+      mark.detail = list;
+      std::string werr;
+      d["mark"] = mysql::write_fence_mark(local, mark, &werr) ? Json("written")
+                                                              : Json("not written: " + werr);
+      alert(ctx, "errant-transactions",
+            fmt::format("{} holds transactions the new master {} does not have: {}. It stays "
+                        "read-only and out of the VIP. Inspect them (mariadb-binlog / "
+                        "SHOW BINLOG EVENTS), re-apply what must be kept on {}, rebuild this node "
+                        "from it, then run: {} and notify_backup --instance {} --clear-fence "
+                        "--reason TEXT",
+                        node_name(), spec.peer, list, spec.peer, statement, ctx.event.instance),
+            &d);
+      d["positions"] = ctx.positions;
+      at.ok = true;
+      return at;
+    }
+    if (!eerr.empty()) d["errant_check"] = "failed: " + eerr;
+  }
   if (to_peer && running) {
     d["rejoin"] = "already replicating from " + host + ":" + port;
+  } else if (spec.rejoin == config::Rejoin::kAuto && !peer_view) {
+    // Without the new master's GTID set there is no telling whether this node can replicate
+    // from it: re-pointing now could silently skip or clash with errant transactions.
+    d["rejoin"] = "deferred: the new master is unreachable, its GTID set cannot be compared";
+    d["rejoin_statement"] = statement;
+    spdlog::warn("mysql_demote: read-only, not re-attached: {} is unreachable, so this node's "
+                 "GTID set cannot be checked against it. Once it answers, run: {}",
+                 spec.peer, statement);
   } else if (spec.rejoin == config::Rejoin::kManual) {
     d["rejoin"] = "manual";
     d["rejoin_statement"] = statement;

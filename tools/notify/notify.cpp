@@ -13,6 +13,7 @@
 
 #include "common/lock.hpp"
 #include "notify/actions.hpp"
+#include "notify/partition.hpp"
 
 namespace hakit::notify {
 
@@ -100,7 +101,15 @@ void add_options(CLI::App& app, Options* opt) {
   app.add_flag("--force", opt->force, "Promote even within the instance's min_interval (anti-flap)");
   app.add_flag("--clear-failover-flag", opt->clear_flag,
                "Clear the failover flag (log copying resumes) and exit; journaled with --reason");
-  app.add_option("--reason", opt->reason, "Why the flag is cleared (journaled)")->type_name("TEXT");
+  app.add_flag("--preflight", opt->preflight,
+               "Check that every database the instance's actions touch is reachable and grants "
+               "what they need (and say what to GRANT); changes nothing");
+  app.add_flag("--clear-fence", opt->clear_fence,
+               "Clear the fence mark of the instance's database (it was fenced by the peer, or "
+               "holds errant transactions) once it is re-attached or rebuilt; journaled with "
+               "--reason");
+  app.add_option("--reason", opt->reason, "Why the flag or fence is cleared (journaled)")
+      ->type_name("TEXT");
   app.add_option("keepalived_args", opt->generic,
                  "keepalived's generic notify arguments: TYPE NAME STATE [PRIORITY]")
       ->type_name("ARG");
@@ -412,8 +421,62 @@ Outcome clear_flag(const config::NotifyConfig& cfg, const std::string& reason, c
   return finish(out, cfg, true);
 }
 
+Outcome clear_fence(const config::NotifyConfig& cfg, const std::string& instance,
+                    const std::string& reason, const std::string& tool, Services& svc) {
+  Outcome out;
+  out.journal = Json{{"kind", "fence"}, {"action", "clear"}, {"instance", instance},
+                     {"reason", reason}, {"tool", tool}};
+  // The instance's own database: the profile its mysql_promote/mysql_demote names.
+  std::string profile;
+  const auto& inst = cfg.instances.at(instance);
+  for (const auto* list : {&inst.demote, &inst.promote})
+    for (const auto& a : *list) {
+      if (const auto* d = std::get_if<config::MysqlDemoteSpec>(&a.spec); d && profile.empty())
+        profile = d->mysql;
+      if (const auto* p = std::get_if<config::MysqlPromoteSpec>(&a.spec); p && profile.empty())
+        profile = p->mysql;
+    }
+  std::string err;
+  std::unique_ptr<Db> db;
+  if (profile.empty()) {
+    err = "the instance has no mysql_promote or mysql_demote action: no database to clear";
+  } else if (!(db = svc.db->open(cfg.mysql.at(profile), Millis(5000), &err))) {
+    err = "cannot connect to " + profile + ": " + err;
+  }
+  if (db) {
+    const Dialect dialect = Dialect::detect(*db);
+    mysql::Session s = session_of(*db, dialect);
+    std::optional<mysql::FenceMark> mark;
+    mysql::read_fence_mark(s, &mark, &err);
+    const int n = mysql::clear_fence_marks(s, reason, &err);
+    if (n >= 0) {
+      out.decision = "cleared";
+      out.journal["cleared"] = n;
+      if (mark)
+        out.journal["mark"] = {{"by", mark->by}, {"at", mark->at}, {"reason", mark->reason},
+                               {"detail", mark->detail}};
+      out.message = n == 0 ? fmt::format("{}: no fence mark on {}; nothing to clear", instance, profile)
+                           : fmt::format("{}: fence mark cleared on {} (was: {} by {} at {} UTC{}); "
+                                         "the guard check no longer keeps this node out of the VIP",
+                                         instance, profile, mark ? mark->reason : "?",
+                                         mark ? mark->by : "?", mark ? mark->at : "?",
+                                         mark && !mark->detail.empty() ? ", " + mark->detail : "");
+      return finish(out, cfg, true);
+    }
+  }
+  out.code = ExitCode::kFailed;
+  out.decision = "error";
+  out.message = fmt::format("{}: fence mark NOT cleared: {}", instance, err);
+  return finish(out, cfg, true);
+}
+
 int run(const Options& opt, const config::Document& doc) {
   config::NotifyConfig cfg = config::notify_core(doc);
+  if (opt.clear_fence && opt.reason.empty()) {
+    std::fprintf(stderr, "%s: --clear-fence needs --reason TEXT (it is journaled)\n",
+                 opt.tool.c_str());
+    return static_cast<int>(ExitCode::kUsage);
+  }
   if (opt.clear_flag) {
     if (opt.reason.empty()) {
       std::fprintf(stderr, "%s: --clear-failover-flag needs --reason TEXT (it is journaled)\n",
@@ -438,7 +501,16 @@ int run(const Options& opt, const config::Document& doc) {
     return static_cast<int>(ExitCode::kUsage);
   }
   Services svc = real_services();
-  Outcome o = handle_event(ev, cfg, opt.config_path, svc);
+  if (opt.preflight) {
+    std::vector<std::string> lines;
+    const State s = preflight(cfg, ev.instance, svc, &lines);
+    std::printf("PREFLIGHT %s - instance %s: %zu check%s\n", state_name(s), ev.instance.c_str(),
+                lines.size(), lines.size() == 1 ? "" : "s");
+    for (const auto& l : lines) std::printf("  %s\n", l.c_str());
+    return static_cast<int>(s);
+  }
+  Outcome o = opt.clear_fence ? clear_fence(cfg, ev.instance, opt.reason, opt.tool, svc)
+                              : handle_event(ev, cfg, opt.config_path, svc);
   if (o.code != ExitCode::kSuccess) std::fprintf(stderr, "%s: %s\n", opt.tool.c_str(), o.message.c_str());
   return static_cast<int>(o.code);
 }

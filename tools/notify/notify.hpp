@@ -22,6 +22,8 @@ struct Options {
   std::vector<std::string> generic; ///< keepalived's appended TYPE NAME STATE [PRIORITY]
   bool force = false;               ///< --force: promote within min_interval
   bool clear_flag = false;          ///< --clear-failover-flag
+  bool preflight = false;           ///< --preflight: check reachability and grants, change nothing
+  bool clear_fence = false;         ///< --clear-fence: the instance's database may take the VIP
   std::string reason;               ///< --reason (for --clear-failover-flag)
   std::vector<std::string> argv;    ///< our whole command line, for the journal
   std::string config_path;
@@ -61,6 +63,11 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
 
 /// Clears the failover flag (operator command), journaled with the reason.
 Outcome clear_flag(const config::NotifyConfig& cfg, const std::string& reason, const std::string& tool);
+
+/// Clears the fence marks of the instance's database (operator command, after re-attaching
+/// the node or rebuilding it), journaled with the reason.
+Outcome clear_fence(const config::NotifyConfig& cfg, const std::string& instance,
+                    const std::string& reason, const std::string& tool, Services& svc);
 
 /// Whole tool after parsing: clear-flag or handle one event (reading only that instance and
 /// what its actions name from `doc`); returns the exit code.

@@ -15,6 +15,8 @@ constexpr const char* kExamples = R"(  notify_backup --instance VI_1
       keepalived's generic notify form; the STATE decides
   notify_backup --clear-failover-flag --reason "old master re-attached as replica"
       let log copying (sitesync) resume after a failover
+  notify_backup --instance VI_1 --clear-fence --reason "re-attached to the new master"
+      let a node fenced by its peer (or marked with errant transactions) take the VIP again
 Exit: 0 done or nothing to do (stale/superseded event), 1 an action failed, 2 refused,
 3 bad arguments or config (nothing changed).
 )";

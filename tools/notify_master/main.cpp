@@ -13,6 +13,9 @@ constexpr const char* kExamples = R"(  notify_master --instance VI_1
       keepalived's generic notify form (notify "/usr/libexec/hakit/notify_master"); the STATE decides
   notify_master --instance VI_1 --force
       promote by hand although the last promotion was within min_interval
+  notify_master --instance VI_1 --preflight
+      check that this node's database, the peer to fence and the alert channels are reachable
+      and that the accounts grant what a promotion needs (prints the GRANT to run)
   notify_master --clear-failover-flag --reason "old master re-attached as replica"
       let log copying (sitesync) resume after a failover
 Exit: 0 done or nothing to do (stale/superseded event), 1 an action failed, 2 refused
