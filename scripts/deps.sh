@@ -12,7 +12,7 @@ PACKAGES=(
   libzip-dev  # sitesync extracts getperf archives in-process (linked into sitesync only)
   # tests: real servers and peers
   python3 python3-pytest python3-pymysql mariadb-server mariadb-client galera-4 nginx-light rsync
-  keepalived openssl iproute2 iputils-ping procps psmisc util-linux unzip  # unzip: the sitesync benchmark
+  keepalived openssl iproute2 nftables iputils-ping procps psmisc util-linux unzip  # unzip: the sitesync benchmark
   # benchmarks: the peer tools we compare with
   monitoring-plugins-basic monitoring-plugins-standard liburiparser1 hyperfine curl time
 )

@@ -26,6 +26,8 @@ SERVER_IDS = {"n1": 101, "n2": 102, "n3": 103}
 APP_USER, APP_PASSWORD = "app", "apppass"
 HAKIT_PASSWORD = "hakitpass"
 SAMPLER_PASSWORD = "samplerpass"
+# hakit's fence/promotion records (docs/operations.md, "Accounts").
+HAKIT_SCHEMA_PRIVILEGES = "CREATE, INSERT, UPDATE, SELECT"
 ADMIN_PRIVILEGES = ("SLAVE MONITOR, BINLOG MONITOR, PROCESS, SELECT, READ_ONLY ADMIN, "
                     "REPLICATION SLAVE ADMIN, REPLICATION SLAVE, CONNECTION ADMIN, BINLOG ADMIN, "
                     "SUPER, RELOAD")
@@ -81,6 +83,7 @@ def seed_primary(primary):
     for host in ("%", "localhost"):
         primary.sql(f"CREATE USER 'hakit'@{q(host)} IDENTIFIED BY {q(HAKIT_PASSWORD)}")
         primary.sql(f"GRANT {ADMIN_PRIVILEGES} ON *.* TO 'hakit'@{q(host)}")
+        primary.sql(f"GRANT {HAKIT_SCHEMA_PRIVILEGES} ON hakit.* TO 'hakit'@{q(host)}")
         primary.sql(f"CREATE USER 'sampler'@{q(host)} IDENTIFIED BY {q(SAMPLER_PASSWORD)}")
         primary.sql(f"CREATE USER {q(APP_USER)}@{q(host)} IDENTIFIED BY {q(APP_PASSWORD)}")
         primary.sql(f"GRANT ALL ON app.* TO {q(APP_USER)}@{q(host)}")
@@ -194,6 +197,7 @@ class NodeFiles:
         self.config = os.path.join(self.etc, "hakit.yaml")
         self.write_secret("mysql.pass", HAKIT_PASSWORD + "\n")
         self.write_secret("peer.cnf", f"[client]\nuser=hakit\npassword={HAKIT_PASSWORD}\n")
+        self.write_secret("repl.pass", "replpass\n")
 
     def write_secret(self, name, text):
         path = os.path.join(self.etc, name)

@@ -21,6 +21,9 @@ from fixtures.common import require
 from fixtures.keepalived import InstalledTools, Keepalived, render, sample
 from fixtures.netns import VIP, Lab
 
+# The webhook receiver the alerts: channel posts to (run by the partition test on the client).
+ALERT_URL = "http://192.0.2.50:8080/hakit"
+
 NAIVE_CONF = """
 # The naive setup: curl check, SQL one-liners as hooks, notify_fault not wired.
 global_defs {{
@@ -129,6 +132,7 @@ class MonitoringPair:
         self.tools = None
         self.dbs, self.nginx, self.rsyncd, self.ka, self.files = {}, {}, {}, {}, {}
         self.writer = self.sampler = None
+        self.subs = {}  # extra substitutions in the nodes' hakit.yaml (e.g. a shorter min_interval)
 
     def __enter__(self):
         return self
@@ -158,8 +162,12 @@ class MonitoringPair:
         peer = "192.0.2.11" if node == "n2" else "192.0.2.12"
         subs = {"peer: {host: 192.0.2.12": f"peer: {{host: {peer}",
                 "/srv/site1/": os.path.join(self.work, f"site1-{node}") + "/",
-                "site_home: /srv/site1\n": f"site_home: {self.work}/site1-{node}\n"}
-        return files.write_config(cluster.example("monitoring-pair.yaml", files, subs))
+                "site_home: /srv/site1\n": f"site_home: {self.work}/site1-{node}\n",
+                # Alerts go to the lab's webhook receiver (tests/e2e/receiver.py on the client).
+                'ops: {email: {smtp: "smtp://127.0.0.1:25", from: hakit@mon1.example.com, '
+                'to: [ops@example.com]}}': f'ops: {{webhook: {{url: "{ALERT_URL}"}}}}'}
+        return files.write_config(cluster.example("monitoring-pair.yaml", files,
+                                                  {**subs, **self.subs}))
 
     def keepalived_conf(self, node):
         if self.mode == "naive":

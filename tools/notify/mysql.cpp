@@ -662,6 +662,12 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
   }
   if (to_peer && running) {
     d["rejoin"] = "already replicating from " + host + ":" + port;
+  } else if (spec.rejoin == config::Rejoin::kAuto && peer_view &&
+             (peer_view->read_only || peer_view->replicating)) {
+    // The peer is no master (yet): keepalived starting both nodes as BACKUP, or the peer's
+    // promotion still running. Replicating from a replica would make a circle.
+    d["rejoin"] = "deferred: the peer is not a writable master (yet)";
+    d["rejoin_statement"] = statement;
   } else if (spec.rejoin == config::Rejoin::kAuto && !peer_view) {
     // Without the new master's GTID set there is no telling whether this node can replicate
     // from it: re-pointing now could silently skip or clash with errant transactions.

@@ -203,6 +203,14 @@ void alert(RunContext& ctx, const std::string& kind, const std::string& text, Js
       record[name + ".webhook"] = sent ? "sent" : err;
     }
   }
+  // Its own journal entry too: `hakit-status` and an operator grepping the journal find it
+  // without reading every transition's details.
+  std::string jerr;
+  if (!Journal(ctx.cfg.journal_path())
+           .append(Json{{"kind", "alert"}, {"alert", kind}, {"instance", ctx.event.instance},
+                        {"state", ctx.event.state}, {"text", text}, {"delivery", record}},
+                   &jerr))
+    spdlog::error("journal: {}", jerr);
   if (details) {
     if (!details->contains("alerts")) (*details)["alerts"] = Json::array();
     (*details)["alerts"].push_back(record);
