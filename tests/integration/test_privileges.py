@@ -17,12 +17,13 @@ from fixtures.common import SOURCE_DIR, require, stop_pid, tempdir
 from fixtures.mariadb import Server
 
 
-def documented_grants():
-    """The GRANT lines for 'hakit'@'127.0.0.1' in the runbook, so the test follows the doc."""
+def documented_grants(on=r"\*\.\*"):
+    """The GRANT lines for 'hakit'@'127.0.0.1' ON `on` in the runbook, so the test follows the
+    doc."""
     text = open(os.path.join(SOURCE_DIR, "docs", "operations.md")).read()
-    grants = re.findall(r"^GRANT ([A-Z_ ,\n]+?)\s+ON \*\.\* TO 'hakit'@'127\.0\.0\.1';", text,
-                        re.M | re.S)
-    assert grants, "no GRANT ... TO 'hakit'@'127.0.0.1' in docs/operations.md"
+    grants = re.findall(r"^GRANT ([A-Z_ ,\n]+?)\s+ON " + on + r" TO 'hakit'@'127\.0\.0\.1';",
+                        text, re.M | re.S)
+    assert grants, f"no GRANT ... ON {on} TO 'hakit'@'127.0.0.1' in docs/operations.md"
     return [" ".join(g.split()) for g in grants]
 
 
@@ -92,6 +93,20 @@ def test_documented_grants_cover_checks_and_actions(server):
             r = sql_as(adm, stmt)
             assert r.returncode == 0, f"{grants[-1]}: {stmt}: {r.stderr}"
         sleeper.wait(timeout=20)  # its session was killed
+        # hakit's fence marks and promotion records: its own schema, kept out of the binlog.
+        schema = documented_grants(r"hakit\.\*")[0]
+        server.sql(f"GRANT {schema} ON hakit.* TO 'hakit_adm'@'127.0.0.1'")
+        r = sql_as(adm, "SET SESSION sql_log_bin=0; CREATE DATABASE IF NOT EXISTS hakit; "
+                        "CREATE TABLE IF NOT EXISTS hakit.t (id INT PRIMARY KEY); "
+                        "INSERT INTO hakit.t VALUES (1); UPDATE hakit.t SET id = 2; "
+                        "SELECT id FROM hakit.t; SET SESSION sql_log_bin=1")
+        assert r.returncode == 0 and r.stdout.split() == ["2"], r.stderr
+        # ... and what the promotion's preflight reads: the account's own privileges.
+        r = sql_as(adm, "SELECT PRIVILEGE_TYPE FROM information_schema.USER_PRIVILEGES")
+        assert r.returncode == 0 and "RELOAD" in r.stdout.split("\n"), r.stdout + r.stderr
+        r = sql_as(adm, "SELECT PRIVILEGE_TYPE FROM information_schema.SCHEMA_PRIVILEGES "
+                        "WHERE TABLE_SCHEMA = 'hakit'")
+        assert set(r.stdout.split()) >= {"CREATE", "INSERT", "UPDATE", "SELECT"}, r.stdout
     finally:
         if sleeper and sleeper.poll() is None:
             stop_pid(sleeper)

@@ -421,3 +421,26 @@ TEST_CASE("status: ad-hoc runs are keyed by destination; removed jobs export no 
   CHECK(text.find(R"x(job="archive_site1 (/srv/a/.rsync/archive_site1)")x") != std::string::npos);
   CHECK(text.find("old_job") == std::string::npos);  // removed from the config: no series
 }
+
+TEST_CASE("status --check: the guard's verdict (fenced, errant, split brain) is CRITICAL") {
+  TempStateDir dir;
+  dir.write("role.VI_2", R"({"role":"backup","time":"2026-11-22T01:00:00.000Z","event":"FAULT"})");
+  dir.write("guard.VI_2.json",
+            R"j({"split_brain":false,"last":{"time":"2026-11-22T02:00:00Z","state":"CRITICAL",)j"
+            R"j("summary":"errant transactions 0-101-101..120 (found 2026-11-22 01:59:00 UTC)"}})j");
+  auto res = check_of(dir);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("VI_2: guard at 2026-11-22T02:00:00Z: errant transactions 0-101-101..120") !=
+        std::string::npos);
+  auto cfg = make_config(dir.path);
+  auto report = status::collect(cfg, {}, fake_probe);
+  CHECK(status::render_table(report, 0).find("VI_2 guard") != std::string::npos);
+
+  TempStateDir split;
+  split.write("guard.VI_1.json",
+              R"({"split_brain":true,"since":"2026-11-22T02:00:00Z","last":{"time":"2026-11-22T02:00:01Z",)"
+              R"("state":"WARNING","summary":"SPLIT BRAIN: peer is writable too but was promoted earlier"}})");
+  res = check_of(split);
+  CHECK(res.state == State::kCritical);
+  CHECK(res.summary.find("VI_1: SPLIT BRAIN since 2026-11-22T02:00:00Z") != std::string::npos);
+}

@@ -80,6 +80,17 @@ void judge_instance(const Report& r, const InstanceStatus& s, Verdict* v) {
       v->add(State::kCritical, fmt::format("{}: split brain suspected: {} all took over last",
                                            s.name, fmt::join(masters, " and ")));
   }
+  if (s.guard) {
+    // The guard's own verdict (fenced, errant transactions, split brain), as it last ran.
+    const Json last = s.guard->value("last", Json::object());
+    const std::string state = last.value("state", "");
+    if (s.guard->value("split_brain", false))
+      v->add(State::kCritical, fmt::format("{}: SPLIT BRAIN since {}: {}", s.name,
+                                           s.guard->value("since", "?"), last.value("summary", "")));
+    else if (state == "CRITICAL")
+      v->add(State::kCritical, fmt::format("{}: guard at {}: {}", s.name, last.value("time", "?"),
+                                           last.value("summary", "")));
+  }
   if (here && r.flag.set && !r.flag.host.empty() && r.flag.host != r.host &&
       (r.flag.instance.empty() || r.flag.instance == s.name))
     v->add(State::kCritical,

@@ -68,6 +68,12 @@ std::string render_table(const Report& r, std::time_t now) {
                       or_dash(s.role_event), vip, here});
     }
     out += table({"INSTANCE", "ROLE", "SINCE", "EVENT", "VIP", "VIP HERE"}, rows);
+    for (const auto& s : r.instances) {
+      if (!s.guard) continue;
+      const Json last = s.guard->value("last", Json::object());
+      out += fmt::format("  {} guard ({}): {} {}\n", s.name, when(last.value("time", ""), now),
+                         last.value("state", "?"), last.value("summary", ""));
+    }
   }
 
   out += "\nFailover flag\n";

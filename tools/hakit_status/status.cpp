@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstring>
+#include <fstream>
 #include <map>
 
 #include "common/netaddr.hpp"
@@ -199,6 +200,11 @@ Report collect(const config::Document& cfg, const Options& opts, const AddressPr
         r.warnings.push_back(fmt::format("{}: the VIP {} is on this host but the recorded role is {}",
                                          name, s.vip, s.role.empty() ? "unknown" : s.role));
     }
+    {
+      std::ifstream in(cfg.state_dir + "/guard." + name + ".json");
+      Json g = in ? Json::parse(in, nullptr, false) : Json();
+      if (g.is_object()) s.guard = std::move(g);
+    }
     r.instances.push_back(std::move(s));
   }
   r.flag = read_failover_flag(cfg.state_dir);
@@ -259,6 +265,7 @@ Json to_json(const Report& r) {
       if (!s.vip_interface.empty()) j["vip_interface"] = s.vip_interface;
     }
     j["vip_present"] = s.vip_present ? Json(*s.vip_present) : Json();
+    if (s.guard) j["guard"] = *s.guard;
     insts.push_back(std::move(j));
   }
   out["instances"] = std::move(insts);

@@ -38,6 +38,9 @@ struct InstanceStatus {
   std::string vip;         ///< "" when the instance has no vip in the config
   std::string vip_interface;
   std::optional<bool> vip_present;  ///< empty when there is no vip to look for
+  /// The guard check's last verdict for the instance (check_mysql_slave mode guard writes
+  /// state_dir/guard.NAME.json): {"last": {time, state, summary}, "split_brain", "since"}.
+  std::optional<Json> guard;
 };
 
 /// The newest sitesync run of one job found in the journal.
