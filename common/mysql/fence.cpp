@@ -96,7 +96,7 @@ bool read_fence_mark(Session& s, std::optional<FenceMark>* out, std::string* err
   std::vector<Row> rows;
   std::string e;
   if (!s.query("SELECT id, fenced_at, fenced_by, by_address, gtid, reason, detail FROM hakit.fence "
-               "WHERE cleared_at IS NULL ORDER BY id DESC LIMIT 1",
+               "WHERE cleared_at IS NULL ORDER BY reason = 'errant' DESC, id DESC LIMIT 1",
                &rows, &e)) {
     if (missing_schema(e)) return true;
     *err = e;

@@ -53,7 +53,8 @@ struct Promotion {
 
 /// Records a fence mark on the session's server (sql_log_bin=0; creates the schema).
 bool write_fence_mark(Session& s, const FenceMark& mark, std::string* err);
-/// The newest mark not cleared; nullopt when none (or the schema does not exist yet).
+/// The mark that matters most: errant transactions first, else the newest not cleared;
+/// nullopt when none (or the schema does not exist yet).
 bool read_fence_mark(Session& s, std::optional<FenceMark>* out, std::string* err);
 /// Clears every mark (kept as history with cleared_at and the reason). Returns the number.
 int clear_fence_marks(Session& s, const std::string& why, std::string* err);

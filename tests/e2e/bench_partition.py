@@ -32,7 +32,14 @@ PARTITION_S = float(os.environ.get("PARTITION_S", "10"))
 
 
 def writable(pair):
-    return sorted(n for n, db in pair.dbs.items() if db.read_only() is False)
+    """Nodes answering read_only=OFF (a fence kills client sessions: a failed query counts as
+    not writable, the next poll asks again)."""
+    out = []
+    for n, db in pair.dbs.items():
+        ok, rows, _ = db.try_sql("SELECT @@global.read_only")
+        if ok and rows and rows[0] and rows[0][0] == "0":
+            out.append(n)
+    return sorted(out)
 
 
 def one(mode, kind):

@@ -14,6 +14,8 @@ A client writes through the VIP every 20 ms; read_only is sampled on both nodes 
    MASTER, fences n2 over MySQL before it is writable (no dual-writable time), n2 gives up the
    VIP (its guard fails), re-attaches as n1's replica (its GTID set is a subset), and after the
    heal exactly one node is writable, holds the VIP and has every acknowledged row.
+4. The master (n1) isolated from everything for 10 s: the fenced standby (n2) takes over, and
+   after the heal keeps the writes although n1 has the higher priority; n1 is re-attached.
 """
 import json
 import os
@@ -39,8 +41,21 @@ def wait_for(what, cond, timeout=40, step=0.05):
     raise AssertionError(f"{what}: not within {timeout}s")
 
 
+def ro(db):
+    """read_only of one server: True/False, None when the query failed (sessions killed)."""
+    ok, rows, _ = db.try_sql("SELECT @@global.read_only")
+    return (rows[0][0] == "1") if ok and rows and rows[0] else None
+
+
 def writable(pair):
-    return sorted(n for n, db in pair.dbs.items() if not db.read_only())
+    """Nodes answering read_only=OFF (a fence kills client sessions, ours included: a query
+    that fails is asked again at the next poll, and counts as not writable meanwhile)."""
+    out = []
+    for n, db in pair.dbs.items():
+        ok, rows, _ = db.try_sql("SELECT @@global.read_only")
+        if ok and rows and rows[0] and rows[0][0] == "0":
+            out.append(n)
+    return sorted(out)
 
 
 def dual_writable(sampler, start, end):
@@ -53,8 +68,11 @@ def dual_writable(sampler, start, end):
 
 
 def replicating_from(db, node):
-    rows = db.rows("SHOW ALL SLAVES STATUS")
-    return bool(rows) and rows[0]["Master_Host"] == ADDR[node] and \
+    ok, rows, _ = db.try_sql("SHOW ALL SLAVES STATUS", names=True)
+    if not ok or len(rows) < 2:
+        return False  # not replicating, or our session was killed by a fence: ask again
+    rows = [dict(zip(rows[0], r)) for r in rows[1:]]
+    return rows[0]["Master_Host"] == ADDR[node] and \
         rows[0]["Slave_IO_Running"] == "Yes" and rows[0]["Slave_SQL_Running"] == "Yes"
 
 
@@ -106,7 +124,7 @@ def test_partitions_without_arbiter():
         # --- 1. full partition, 10 s ----------------------------------------------------------
         t0 = time.time()
         lab.isolate("n1", "n2")
-        wait_for("n2 promoted behind the partition", lambda: not n2.read_only(), timeout=30)
+        wait_for("n2 promoted behind the partition", lambda: ro(n2) is False, timeout=30)
         t_promoted = time.time()
         assert not n1.read_only(), "n1 was fenced although n2 cannot reach it?"
         time.sleep(max(0.0, 10 - (time.time() - t0)))
@@ -186,9 +204,9 @@ def test_partitions_without_arbiter():
         t3 = time.time()
         lab.drop_vrrp("n1")
         lab.drop_vrrp("n2")
-        wait_for("n1 promoted (VRRP lost, MySQL still flowing)", lambda: not n1.read_only(),
+        wait_for("n1 promoted (VRRP lost, MySQL still flowing)", lambda: ro(n1) is False,
                  timeout=30)
-        wait_for("n2 fenced", lambda: n2.read_only(), timeout=10)
+        wait_for("n2 fenced", lambda: ro(n2) is True, timeout=10)
         wait_for("n2 gives up the VIP", lambda: lab.vip_holders() == ["n1"], timeout=20)
         time.sleep(max(0.0, 10 - (time.time() - t3)))
         t_heal3 = time.time()
@@ -221,3 +239,57 @@ def test_partitions_without_arbiter():
         # Every row the client was ever told was committed is on the master now (n1's errant
         # rows of scenario 1 were re-applied by the operator through n2).
         assert {a[0] for a in acks} <= ids(n1)
+
+        # --- 4. the master isolated from everything, 10 s --------------------------------------
+        # n2 is FAULT (fenced by n1). With n1 gone from its view the mark stops counting: n2 is
+        # the standby that must take over, and does (it cannot fence n1: possible split
+        # brain). At the heal n1 has the higher priority but the older promotion: n2 keeps the
+        # writes, n1 is fenced and re-attached (it could take no write while isolated).
+        sampler = cluster.ReadOnlySampler(pair.dbs, period=0.01)
+        sampler.start()
+        pair.sampler = sampler
+        writer = cluster.Writer(lab, pair.work, period=0.02)
+        pair.writer = writer
+        writer.wait_acks(50, timeout=30)
+        t4 = time.time()
+        lab.cut_link("n1")
+        wait_for("n2 takes over from the isolated master", lambda: ro(n2) is False, timeout=40)
+        time.sleep(max(0.0, 10 - (time.time() - t4)))
+        t_heal4 = time.time()
+        lab.restore_link("n1")
+        wait_for("exactly one writable node after the heal", lambda: writable(pair) == ["n2"])
+        t_one4 = time.time()
+        wait_for("the VIP on n2 only", lambda: lab.vip_holders() == ["n2"])
+        before = len(pair.files["n1"].journal())
+
+        def rejoined_or_flagged():
+            if replicating_from(n1, "n2"):
+                return "re-attached"
+            for e in pair.files["n1"].journal()[before:]:
+                for a in e.get("actions", []):
+                    if a.get("details", {}).get("errant_gtids"):
+                        return "errant " + ",".join(a["details"]["errant_gtids"])
+            return None
+
+        # A commit n1 applied while its answer could not reach the client is on n1 only: an
+        # errant transaction nobody was told about. Either way no acknowledged row is lost.
+        outcome = wait_for("n1 re-attached as n2's replica, or flagged", rejoined_or_flagged,
+                           timeout=40)
+        time.sleep(2)
+        writer.stop()
+        sampler.stop()
+        acks, _ = writer.records()
+        acked4 = {a[0] for a in acks}
+        assert not ((ids(n1) - ids(n2)) & acked4), "an acknowledged row is only on the loser"
+        isolated = {
+            "one_writable_after_heal_s": round(t_one4 - t_heal4, 2),
+            "rows_acked": len(acked4),
+            "rows_missing_on_n2": len(acked4 - ids(n2)),
+            "dual_writable_reachable_s": round(dual_writable(sampler, t4, time.time()), 3),
+            "n1": outcome,
+        }
+        print("master isolated:", isolated)
+        assert isolated["rows_missing_on_n2"] == 0, isolated
+        assert pair.ka["n1"].state() == "FAULT", pair.ka["n1"].log()[-2000:]
+        code, line = guard(pair, "n1")
+        assert code == 2 and ("fenced by" in line or "errant" in line), line

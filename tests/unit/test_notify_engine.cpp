@@ -75,6 +75,7 @@ class FakeServer {
   bool no_backslash_escapes = false;  ///< the session's sql_mode
   std::vector<std::string> statements;
   std::vector<std::string> privileges;  ///< information_schema.USER_PRIVILEGES (empty: none listed)
+  bool fence_mark = false;              ///< hakit.fence holds a mark (fenced by 192.0.2.12)
 
   void poll() {
     if (!slave || field(*slave, "Slave_IO_Running") != "No" || polls_to_apply < 0) return;
@@ -91,7 +92,12 @@ class FakeDb : public Db {
   explicit FakeDb(FakeServer* s) : s_(s) {}
   bool query(const std::string& sql, std::vector<mysql::Row>* rows, std::string*) override {
     rows->clear();
-    if (sql.find("USER_PRIVILEGES") != std::string::npos) {
+    if (sql.find("FROM hakit.fence") != std::string::npos && sql.rfind("SELECT id", 0) == 0) {
+      if (s_->fence_mark)
+        rows->push_back({{"id", "1"}, {"fenced_at", "2026-11-25 17:00:00.000000"},
+                         {"fenced_by", "n2"}, {"by_address", ""}, {"gtid", "0-101-9"},
+                         {"reason", "fenced"}, {"detail", ""}});
+    } else if (sql.find("USER_PRIVILEGES") != std::string::npos) {
       s_->statements.push_back(sql);
       for (const auto& p : s_->privileges) rows->push_back({{"PRIVILEGE_TYPE", p}});
     } else if (sql.rfind("SHOW SLAVE", 0) == 0) {
@@ -137,12 +143,15 @@ class FakeDb : public Db {
 class FakeConnector : public DbConnector {
  public:
   FakeServer server;
+  /// The `peer` profile's server (192.0.2.12) when set; else every profile reaches `server`.
+  std::optional<FakeServer> peer;
   bool reachable = true;
-  std::unique_ptr<Db> open(const config::MysqlProfile&, Millis, std::string* err) override {
+  std::unique_ptr<Db> open(const config::MysqlProfile& p, Millis, std::string* err) override {
     if (!reachable) {
       *err = "connection refused";
       return nullptr;
     }
+    if (peer && p.host == "192.0.2.12") return std::make_unique<FakeDb>(&*peer);
     return std::make_unique<FakeDb>(&server);
   }
 };
@@ -451,9 +460,20 @@ TEST_CASE("notify mysql_promote: the fence leaves a mark on the old master, the 
   Fixture f(R"(  VI_1:
     promote: [{mysql_promote: {mysql: local, fence: peer}}]
 )");
+  // The old master: writable, no replication.
+  f.db.peer.emplace();
+  f.db.peer->slave.reset();
+  f.db.peer->read_only = false;
   auto out = f.fire("MASTER");
   CHECK(out.code == ExitCode::kSuccess);
-  const auto& s = f.db.server.statements;
+  CHECK(f.db.peer->read_only);
+  const auto& p = f.db.peer->statements;
+  CHECK(std::find_if(p.begin(), p.end(), [](const std::string& x) {
+          return x.rfind("INSERT INTO hakit.fence", 0) == 0 && x.find("'fenced'") != std::string::npos;
+        }) != p.end());
+  // Everything else was on this node's server.
+  std::vector<std::string> s = f.db.server.statements;
+  s.insert(s.begin(), p.begin(), p.end());
   auto find = [&](const std::string& start) {
     return std::find_if(s.begin(), s.end(), [&](const std::string& x) { return x.rfind(start, 0) == 0; });
   };
@@ -464,6 +484,7 @@ TEST_CASE("notify mysql_promote: the fence leaves a mark on the old master, the 
   REQUIRE(mark != s.end());
   REQUIRE(record != s.end());
   // MariaDB: read-only first (writes stop at once), then the mark, outside the binlog.
+  REQUIRE(fenced != s.end());
   CHECK(fenced < mark);
   CHECK(*(mark - 4) == "SET SESSION sql_log_bin=0");
   CHECK(*(mark + 1) == "SET SESSION sql_log_bin=1");
@@ -472,4 +493,34 @@ TEST_CASE("notify mysql_promote: the fence leaves a mark on the old master, the 
   const auto& d = out.journal["actions"][0]["details"];
   CHECK(d["fence"]["mark"] == "written");
   CHECK(d["promotion_record"] == "written");
+}
+
+TEST_CASE("notify mysql_promote: a running replica as fence target gets no mark") {
+  // keepalived starting the master while its replica is healthy: the start-up promotion
+  // "fences" the replica (already read-only), which must stay an eligible standby.
+  Fixture f(R"(  VI_1:
+    promote: [{mysql_promote: {mysql: local, fence: peer}}]
+)");
+  f.db.server.slave.reset();
+  f.db.server.read_only = false;
+  f.db.peer.emplace();  // a replica, read-only, replicating
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kSuccess);
+  for (const auto& x : f.db.peer->statements) CHECK(x.find("hakit.fence") == std::string::npos);
+  CHECK(out.journal["actions"][0]["details"]["fence"]["mark"] == "none: a running replica");
+}
+
+TEST_CASE("notify mysql_promote: a node fenced by a master that is still writable stands down") {
+  Fixture f(R"(  VI_1:
+    promote: [{mysql_promote: {mysql: local, fence: peer}}]
+)");
+  f.db.peer.emplace();
+  f.db.peer->slave.reset();
+  f.db.peer->read_only = false;
+  f.db.server.fence_mark = true;  // this node was fenced by the peer earlier
+  auto out = f.fire("MASTER");
+  CHECK(out.code == ExitCode::kRefused);
+  CHECK(f.db.server.read_only);
+  CHECK_FALSE(f.db.peer->read_only);  // the peer was not fenced back
+  CHECK(out.message.find("still the writable master") != std::string::npos);
 }

@@ -214,6 +214,10 @@ Json fence_server(const std::string& profile, bool kill_sessions, const std::str
                              profile, missing.front());
     return f;
   }
+  // A running replica (keepalived starting the master while its replica is healthy) is read
+  // only already and follows us: setting read_only again is harmless, a mark would keep a
+  // healthy standby out of the VIP.
+  const bool replica = seen && view.read_only && view.replicating;
   mysql::Session session = session_of(*db, dialect);
   mysql::FenceMark mark;
   mark.by = node_name();
@@ -222,7 +226,7 @@ Json fence_server(const std::string& profile, bool kill_sessions, const std::str
   mark.detail = why;
   std::string merr;
   // MySQL's super_read_only stops every writer, us included: the mark goes first there.
-  bool marked = !dialect.mariadb && mysql::write_fence_mark(session, mark, &merr);
+  bool marked = !replica && !dialect.mariadb && mysql::write_fence_mark(session, mark, &merr);
   if (!set_read_only(*db, dialect, true, &err)) {
     f["result"] = "failed";
     f["error"] = err;
@@ -232,6 +236,10 @@ Json fence_server(const std::string& profile, bool kill_sessions, const std::str
   f["result"] = "read-only";
   if (kill_sessions) f["killed_sessions"] = kill_client_sessions(*db, &err);
   f["master"] = positions(*db, dialect);
+  if (replica) {
+    f["mark"] = "none: a running replica";
+    return f;
+  }
   if (dialect.mariadb) marked = mysql::write_fence_mark(session, mark, &merr);
   f["mark"] = marked ? Json("written") : Json("not written: " + merr);
   if (!marked) spdlog::warn("fence: {} is read-only but its fence mark was not written: {}", profile, merr);
@@ -300,6 +308,9 @@ std::optional<bool> mysql_caught_up(Db& db, const Dialect& dialect, const std::s
                              st.executed_gtid_set, st.retrieved_gtid_set);
   return done;
 }
+
+// How long rejoin: auto waits for an unreachable new master before it gives up (logged).
+constexpr Millis kRejoinWait{15000};
 
 // Did this promotion stop a replication (rather than find a master already)?
 bool st_was_replica(const Json& d) { return d.contains("replication") && d["replication"].is_object(); }
@@ -566,7 +577,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
     d["split_brain"] = {{"this_promoted", when_mine}, {"peer_promoted", when_theirs}};
     if (ctx.event.state == "BACKUP" && spec.on_split_brain == config::SplitBrain::kKeepNewest &&
         mine > theirs) {
-      Json f = fence_server(spec.peer, true,
+      Json f = fence_server(spec.peer, spec.kill_sessions,
                             fmt::format("split brain: {} (promoted {}) kept, this node promoted {}",
                                         node_name(), when_mine, when_theirs),
                             std::nullopt, ctx, deadline);
@@ -625,6 +636,20 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
   const std::string statement = change(shown_password) + "; " + dialect.start(c) + ";";
   const bool to_peer = st && st->source_host == host && std::to_string(st->source_port) == port;
   const bool running = st && st->io_ok() && st->sql_ok();
+  if (spec.rejoin == config::Rejoin::kAuto && !peer_view && !(to_peer && running)) {
+    // This node is read-only now; the new master may just not answer yet (a link coming back,
+    // ARP not resolved): ask again for a while rather than leave the node detached.
+    const auto until = std::min(deadline - Millis(500), Clock::now() + kRejoinWait);
+    while (!peer_view && Clock::now() < until) {
+      ctx.svc.sleep(Millis(500));
+      std::string perr;
+      if (auto pdb = ctx.svc.db->open(ctx.cfg.mysql.at(spec.peer), Millis(1000), &perr)) {
+        ServerView v;
+        if (look_at(*pdb, Dialect::detect(*pdb), "", &v, &perr)) peer_view = v;
+      }
+      if (!peer_view) d["peer"] = "unreachable: " + perr;
+    }
+  }
   // Errant transactions: writes this node took that the new master never got (a partition
   // with both writable). Replicating from the new master would then fail or diverge, so the
   // node stays read-only, marked, and the operator is told exactly which transactions.
