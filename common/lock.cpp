@@ -44,6 +44,26 @@ pid_t lock_holder(const std::string& path) {
   return static_cast<pid_t>(std::atol(buf));
 }
 
+int open_and_try_flock(const std::string& path, int flags, const char* what, bool* busy,
+                       std::string* err) {
+  *busy = false;
+  int fd = open(path.c_str(), flags, 0644);
+  if (fd < 0) {
+    *err = fmt::format("cannot open {} {}: {}", what, path, std::strerror(errno));
+    return -1;
+  }
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int e = errno;
+    close(fd);
+    if (e == EWOULDBLOCK)
+      *busy = true;
+    else
+      *err = fmt::format("cannot lock {} {}: {}", what, path, std::strerror(e));
+    return -1;
+  }
+  return fd;
+}
+
 FileLock& FileLock::operator=(FileLock&& o) noexcept {
   if (this != &o) {
     if (fd_ >= 0) close(fd_);
@@ -67,19 +87,10 @@ std::optional<FileLock> FileLock::try_acquire(const std::string& path, pid_t* ho
   auto slash = path.rfind('/');
   if (slash != std::string::npos && slash > 0 && !make_dirs(path.substr(0, slash), 0755, err))
     return std::nullopt;
-  int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+  bool busy = false;
+  int fd = open_and_try_flock(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, "lock", &busy, err);
   if (fd < 0) {
-    *err = fmt::format("cannot open lock {}: {}", path, std::strerror(errno));
-    return std::nullopt;
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    close(fd);
-    if (e == EWOULDBLOCK) {
-      *holder = lock_holder(path);
-    } else {
-      *err = fmt::format("cannot lock {}: {}", path, std::strerror(e));
-    }
+    if (busy) *holder = lock_holder(path);
     return std::nullopt;
   }
   // Overwrite, then cut: a reader never sees an empty file between the two.

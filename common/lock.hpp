@@ -35,6 +35,12 @@ class FileLock {
   std::string path_;
 };
 
+/// Opens `path` with `flags` and takes flock(LOCK_EX|LOCK_NB) on it. Returns the locked fd;
+/// -1 with *busy set when another process holds it, -1 with *err ("cannot open/lock WHAT
+/// PATH: why") on any other failure. `what` names the thing in messages ("lock").
+int open_and_try_flock(const std::string& path, int flags, const char* what, bool* busy,
+                       std::string* err);
+
 /// The pid recorded in a lock file (0 when none or unreadable).
 pid_t lock_holder(const std::string& path);
 

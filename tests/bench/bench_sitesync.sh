@@ -17,7 +17,8 @@ RUNS=${RUNS:-3}          # full copies of the small files
 NOOP_RUNS=${NOOP_RUNS:-11}
 BIG_RUNS=${BIG_RUNS:-1}
 CASES=${CASES:-1}        # 0: only the hyperfine no-op part (no 1 GiB file); small: only the
-                         # 10,000-file cases; getperf: only the getperf part
+                         # 10,000-file cases; getperf: only the getperf part; cpu: CPU
+                         # time of the 10,000-file full copy (/usr/bin/time user+sys)
 ARCHIVES=${ARCHIVES:-1000}  # getperf part: archives for the extraction comparison
 AGENTS=${AGENTS:-50}        # getperf part: agents of the 5-minute cycle
 BIN=$BUILD/tools/sitesync
@@ -162,6 +163,31 @@ if [ "$CASES" = 1 ] || [ "$CASES" = small ]; then
     bench_case "1 GiB file, no-op" big keep "$NOOP_RUNS"
   fi
   [ "$CASES" = small ] && exit 0
+fi
+
+if [ "$CASES" = cpu ]; then
+  # CPU time (user+sys of the client side, children included) of the full copy, RUNS runs
+  # per command in alternating order, medians: less disturbed by a shared machine than wall.
+  URL="rsync://127.0.0.1:$PORT/small"
+  names=(raw raw_delay nodelay default)
+  cmds=("${RAW[*]} $URL/ $WORK/dest/" "${RAW[*]} --delay-updates $URL/ $WORK/dest/"
+        "${SS_ND[*]} $URL $WORK/dest" "${SS[*]} $URL $WORK/dest")
+  for i in $(seq "$RUNS"); do
+    for k in "${!names[@]}"; do
+      rm -rf "$WORK/dest"; sync
+      # shellcheck disable=SC2086  # the commands are word lists built above
+      /usr/bin/time -f "%U %S" -o "$WORK/t" ${cmds[$k]} >/dev/null 2>&1 || { echo "bench_sitesync: ${cmds[$k]} failed" >&2; exit 1; }
+      echo "${names[$k]} $(awk '{print $1 + $2}' "$WORK/t")" >>"$WORK/cpu"
+    done
+  done
+  echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg); CPU seconds (median of $RUNS)"
+  echo
+  echo "| 10,000 small files, full copy | rsync -a --delete | + --delay-updates | sitesync --no-delay-updates | sitesync (default) |"
+  echo "|---|---|---|---|---|"
+  row="| CPU s |"
+  for n in "${names[@]}"; do row+=" $(awk -v n="$n" '$1 == n {print $2}' "$WORK/cpu" | median) |"; done
+  echo "$row"
+  exit 0
 fi
 
 if [ "$CASES" = getperf ]; then

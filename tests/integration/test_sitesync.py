@@ -33,6 +33,14 @@ def write(path, data):
         f.write(data)
 
 
+RSYNC_TEMP = re.compile(r"^\..+\.[A-Za-z0-9]{6}$")
+
+
+def is_rsync_temp(rel):
+    """rsync's own temp file ".NAME.XXXXXX", beside NAME until it is complete."""
+    return bool(RSYNC_TEMP.match(os.path.basename(rel)))
+
+
 def tree(root, skip_partial=True):
     """{relative path: bytes} of the regular files under root."""
     out = {}
@@ -387,7 +395,7 @@ def test_sigkill_mid_transfer_leaves_no_partial_files(daemon, work):
                             stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
     dest = os.path.join(work, "site1")
     try:
-        # Wait until bytes are flowing into the destination's partial dir.
+        # Wait until bytes are flowing into rsync's temp file in the destination.
         deadline = time.monotonic() + 30
         grown = False
         while time.monotonic() < deadline and not grown:
@@ -409,16 +417,22 @@ def test_sigkill_mid_transfer_leaves_no_partial_files(daemon, work):
         proc.wait(timeout=10)
     finally:
         stop_pid(proc)
-    # Readers see only whole files: nothing under its real name that is not complete.
-    for rel, data in tree(dest).items():
-        assert rel in ("small.txt", "storage/big.rrd") and data == open(
-            os.path.join(src, rel), "rb").read(), f"{rel} is partial"
+    # Readers see only whole files: nothing under its real name that is not complete. The
+    # half-written data sits in rsync's ".big.rrd.XXXXXX" beside it.
+    left = tree(dest)
+    temps = [rel for rel in left if is_rsync_temp(rel)]
+    assert [os.path.dirname(rel) for rel in temps] == ["storage"], sorted(left)
+    for rel, data in left.items():
+        if rel not in temps:
+            assert rel == "small.txt" and data == open(
+                os.path.join(src, rel), "rb").read(), f"{rel} is partial"
     assert not os.path.exists(os.path.join(dest, "storage", "big.rrd"))
-    # The next run finishes the job and clears what the killed one left in the temp dir.
+    # The next run finishes the job and sweeps what the killed one left (under the lock).
     r = sitesync(cfg, "-v", "--bwlimit", "1G", "site1")
     assert r.returncode == 0, r.stderr
-    assert tree(dest) == tree(src)
-    assert tree(os.path.join(dest, ".rsync-partial"), skip_partial=False) == {}, r.stderr
+    assert tree(dest) == tree(src)  # the temp file too is gone
+    assert "removed 1 temp file left by a killed transfer" in r.stderr, r.stderr
+    assert not os.path.exists(os.path.join(dest, ".rsync-partial")), r.stderr
 
 
 def test_estimate_equals_rsyncs_own_stats(daemon, work):

@@ -288,13 +288,14 @@ def test_signals_reach_rsync_and_are_waited_for(daemon, work, sig):
     finally:
         stop_pid(proc)
     assert not os.path.exists(os.path.join(dest, "storage", "big.rrd"))
+    # rsync removed its own temp file on the signal: only whole files are left.
     for rel, data in tree(dest).items():
         assert data == open(os.path.join(src, rel), "rb").read(), f"{rel} is partial"
     # The lock is free at once: the next run finishes the job and leaves no temp file.
     r = sitesync(cfg, "--bwlimit", "1G", "site1")
     assert r.returncode == 0, r.stderr
-    assert tree(dest) == tree(src)
-    assert tree(os.path.join(dest, ".rsync-partial"), skip_partial=False) == {}
+    assert tree(dest) == tree(src)  # with no temp file left beside a real name
+    assert not os.path.exists(os.path.join(dest, ".rsync-partial"))
 
 
 def test_sigkill_takes_rsync_along_and_the_job_stays_locked_until_it_is_gone(daemon, work):
@@ -317,8 +318,8 @@ def test_sigkill_takes_rsync_along_and_the_job_stays_locked_until_it_is_gone(dae
         stop_pid(proc)
     r = sitesync(cfg, "--bwlimit", "1G", "site1")
     assert r.returncode == 0, r.stderr
-    assert tree(dest) == tree(src)
-    assert tree(os.path.join(dest, ".rsync-partial"), skip_partial=False) == {}
+    assert tree(dest) == tree(src)  # with no temp file left beside a real name
+    assert not os.path.exists(os.path.join(dest, ".rsync-partial"))
 
 
 @pytest.fixture
@@ -437,3 +438,74 @@ def test_progress_shows_at_a_terminal(daemon, work):
     text = out.decode(errors="replace")
     assert "to-chk=" in text or "xfr#" in text, text  # rsync's own progress line
     assert f"{site}/.rsync/archive_site1" in text  # where the data went
+
+
+def processes_naming(text):
+    """{pid: comm} of the live processes whose command line contains `text`."""
+    out = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/cmdline", "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd and alive(int(p)):
+            try:
+                with open(f"/proc/{p}/comm") as f:
+                    out[int(p)] = f.read().strip()
+            except OSError:
+                pass
+    return out
+
+
+def test_notify_sync_action_timeout_ends_the_whole_tree(daemon, work):
+    """notify_master's `sync` action against a slow source, with a 1 s action timeout: when
+    notify returns, neither sitesync nor any rsync of that run is left, the job lock is free
+    and no partial file stands under a real name."""
+    from test_sitesync import job
+    src = daemon.path("archive_site1")
+    write(os.path.join(src, "storage", "big.rrd"), os.urandom(1024 * 1024) * 40)
+    write(os.path.join(src, "small.txt"), "small\n")
+    instances = ("instances:\n  VI_1:\n    promote:\n"
+                 "      - sync: site1\n        timeout: 1s\n")
+    # 1 MB/s: the 40 MiB file takes 40 s, far beyond the action's timeout.
+    cfg = config(work, job(work, daemon.url("archive_site1"), extra="bwlimit: 1MB/s"),
+                 extra=instances)
+    dest = os.path.join(work, "site1")
+    notify = subprocess.Popen([binary("notify_master"), "--config", cfg, "-v", "--instance",
+                               "VI_1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, text=True,
+                              env=dict(os.environ, TMPDIR=work))
+    seen = {}
+    try:
+        # Every process of the run names the destination (rsync) or the config (sitesync).
+        while notify.poll() is None:
+            seen.update(processes_naming(dest))
+            seen.update(processes_naming(cfg))
+            time.sleep(0.02)
+        err = notify.stderr.read()
+    finally:
+        stop_pid(notify)
+    assert notify.returncode == 1, err
+    # The run really started both (sitesync's guardian is a forked sitesync).
+    assert "sitesync" in seen.values() and "rsync" in seen.values(), seen
+    acts = [e for e in journal(work) if "actions" in e][-1]["actions"]
+    assert acts[0]["outcome"] == "failed" and "timed out" in acts[0]["error"], acts
+    # The tree ends with notify's kill: sitesync's guardian takes rsync along (rsync leads
+    # its own process group, out of reach of a group kill), so allow it a moment.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and (processes_naming(dest) or processes_naming(cfg)):
+        time.sleep(0.1)
+    assert not processes_naming(dest) and not processes_naming(cfg), "a process of the run is left"
+    assert not [p for p in seen if alive(p)], "a process of the run is left"
+    # No half-written file under a real name (rsync's ".big.rrd.XXXXXX" at most).
+    assert not os.path.exists(os.path.join(dest, "storage", "big.rrd"))
+    for rel, data in tree(dest).items():
+        if not os.path.basename(rel).startswith(".big.rrd."):
+            assert data == open(os.path.join(src, rel), "rb").read(), f"{rel} is partial"
+    # The job lock is free: the next run does the whole job and sweeps any temp file.
+    r = sitesync(cfg, "-v", "--bwlimit", "1G", "site1")
+    assert r.returncode == 0 and "already running" not in r.stderr, r.stderr
+    assert tree(dest) == tree(src)

@@ -58,7 +58,9 @@ TEST_CASE("sitesync argv: copy pass mirrors contents, counts deletions without d
   CHECK(has(a, "--contimeout=15"));
   CHECK(has(a, "--partial-dir=.rsync-partial"));
   CHECK(has(a, "--delay-updates"));
-  CHECK(has(a, "--temp-dir=.rsync-partial"));
+  // rsync's own ".NAME.XXXXXX" beside NAME: no --temp-dir (a cross-directory rename per file).
+  CHECK_FALSE(has_prefix(a, "--temp-dir"));
+  CHECK_FALSE(has(a, "--stats"));
   CHECK(has(a, "--exclude=/.rsync-partial/"));
   CHECK_FALSE(has(a, "--dry-run"));
   CHECK_FALSE(has_prefix(a, "--info=progress2"));
@@ -113,7 +115,15 @@ TEST_CASE("sitesync argv: probe, delete, estimate, filters, ssh, bandwidth, extr
   auto nd = build_rsync_argv(j, Pass::kDelete, {});
   CHECK_FALSE(has(nd, "--delay-updates"));
   CHECK_FALSE(has_prefix(nd, "--partial-dir"));
-  CHECK(has(nd, "--temp-dir=.rsync-partial"));
+  CHECK_FALSE(has_prefix(nd, "--temp-dir"));
+  CHECK(has(nd, "--exclude=/.rsync-partial/"));
+  // No consumer of the per-file list: --stats gives the counts, no log file.
+  PassOptions counts;
+  counts.stats = true;
+  auto st = build_rsync_argv(j, Pass::kCopy, counts);
+  CHECK(has(st, "--stats"));
+  CHECK_FALSE(has_prefix(st, "--log-file"));
+  CHECK(has(build_rsync_argv(j, Pass::kDelete, counts), "--stats"));
   CHECK(has(d, "--checksum"));
   auto e = build_rsync_argv(j, Pass::kEstimate, {});
   CHECK(has(e, "--dry-run"));

@@ -52,12 +52,19 @@ ProcessResult exited(int code, std::string out = "") {
   return r;
 }
 
-// An rsync pass that writes `log` lines into its --log-file and exits with `code`.
+// An rsync pass that does what `log` lists and exits with `code`: the lines go into its
+// --log-file, or (asked for --stats, no consumer of the list) their counts onto stdout.
 std::function<ProcessResult(const ProcessSpec&)> rsync_step(int code, std::string log = "") {
   return [code, log](const ProcessSpec& s) {
     std::string path = arg_value(s, "--log-file=");
     if (!path.empty()) std::ofstream(path) << log;
-    return exited(code);
+    if (!has(s, "--stats")) return exited(code);
+    REQUIRE(path.empty());
+    ChangeList c = parse_log_file(log);
+    return exited(code, fmt::format("Number of files: 9 (reg: 8, dir: 1)\nNumber of deleted "
+                                    "files: {}\nNumber of regular files transferred: {}\nTotal "
+                                    "transferred file size: {} bytes\n",
+                                    c.deleted.size(), c.files, c.bytes));
   };
 }
 
@@ -138,6 +145,11 @@ TEST_CASE("sitesync run: a clean round is one rsync pass, journaled and measured
   REQUIRE(f.runner.calls.size() == 1);
   CHECK(has(f.runner.calls[0], "--max-delete=0"));
   CHECK(f.runner.calls[0].capture);
+  // Nothing reads the per-file list: counts from --stats, no client log.
+  CHECK(has(f.runner.calls[0], "--stats"));
+  CHECK(arg_value(f.runner.calls[0], "--log-file=").empty());
+  // A clean end leaves no run marker and no partial dir behind.
+  CHECK_FALSE(std::filesystem::exists(f.target.job.dest + "/.rsync-partial"));
   auto j = Journal(f.cfg.journal_path()).tail(1);
   REQUIRE(j.size() == 1);
   CHECK(j[0]["tool"] == "sitesync");
@@ -147,6 +159,40 @@ TEST_CASE("sitesync run: a clean round is one rsync pass, journaled and measured
   std::ifstream m(f.cfg.metrics_path() + "/sitesync.site1.prom");
   std::string text((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>());
   CHECK(text.find("hakit_sitesync_bytes_transferred{job=\"site1\"} 15") != std::string::npos);
+}
+
+TEST_CASE("sitesync run: the per-file list is asked for only when something reads it") {
+  Fixture f;
+  f.target.job.after = {"/bin/true"};
+  f.runner.steps.push_back(rsync_step(0, ">f+++++++++ 10 arc_1.zip\n"));
+  f.runner.steps.push_back([](const ProcessSpec&) { return exited(0); });  // the after-command
+  auto r = f.run();
+  CHECK(r.code == ExitCode::kSuccess);
+  CHECK(r.files == 1);
+  REQUIRE(f.runner.calls.size() == 2);
+  CHECK_FALSE(arg_value(f.runner.calls[0], "--log-file=").empty());
+  CHECK_FALSE(has(f.runner.calls[0], "--stats"));
+}
+
+TEST_CASE("sitesync run: rsync temp files beside real names are swept only after a killed run") {
+  Fixture f;
+  namespace fs = std::filesystem;
+  const std::string dest = f.target.job.dest;
+  fs::create_directories(dest + "/d");
+  std::ofstream(dest + "/d/.big.rrd.AbC123") << "half";
+  std::ofstream(dest + "/d/keep.txt") << "whole";
+  f.runner.steps.push_back(rsync_step(0));
+  f.run();
+  // No marker: the last run ended cleanly, the tree is not walked.
+  CHECK(fs::exists(dest + "/d/.big.rrd.AbC123"));
+  // A killed run leaves its marker behind; the next run (under the lock) sweeps.
+  fs::create_directories(dest + "/.rsync-partial");
+  std::ofstream(dest + "/.rsync-partial/.sitesync-running");
+  f.runner.steps.push_back(rsync_step(0));
+  f.run();
+  CHECK_FALSE(fs::exists(dest + "/d/.big.rrd.AbC123"));
+  CHECK(fs::exists(dest + "/d/keep.txt"));
+  CHECK_FALSE(fs::exists(dest + "/.rsync-partial"));
 }
 
 TEST_CASE("sitesync run: pending deletions → probe → guard → delete pass") {

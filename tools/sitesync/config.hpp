@@ -36,7 +36,7 @@ struct SyncJob {
   std::vector<std::string> exclude;  ///< rsync --exclude patterns
   std::vector<std::string> grep;     ///< keep only names containing one of these keywords
   std::optional<std::uint64_t> bwlimit;  ///< bytes per second (rsync --bwlimit)
-  std::string partial_dir = ".rsync-partial";  ///< temp and delayed files; never sent or deleted
+  std::string partial_dir = ".rsync-partial";  ///< delayed files, run marker, our logs; never sent or deleted
   bool delay_updates = true;         ///< rename files into place only at the end of a run
   std::string rsync = "rsync";       ///< the rsync binary
   std::string rsh;                   ///< ssh command for host:path sources ("" = ssh, batch mode)

@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,19 +76,10 @@ std::optional<JobLock> JobLock::try_acquire(const std::string& lock_file, const 
   // The destination's own flock: another user's run (own lock directory) into the same
   // destination holds it. Reading the directory is enough to take it.
   int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC | (follow_dest_symlink ? 0 : O_NOFOLLOW);
-  int fd = open(dest.c_str(), flags);
+  bool busy = false;
+  int fd = open_and_try_flock(dest, flags, "the destination", &busy, err);
   if (fd < 0) {
-    *err = fmt::format("cannot open the destination {}: {}", dest, std::strerror(errno));
-    return std::nullopt;
-  }
-  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int e = errno;
-    close(fd);
-    if (e == EWOULDBLOCK) {
-      *holder = 0;
-      return std::nullopt;
-    }
-    *err = fmt::format("cannot lock the destination {}: {}", dest, std::strerror(e));
+    *holder = 0;
     return std::nullopt;
   }
   return JobLock(std::move(*named), fd);

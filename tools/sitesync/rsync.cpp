@@ -139,6 +139,7 @@ std::vector<std::string> build_rsync_argv(const config::SyncJob& job, Pass pass,
       a.push_back("--stats");
       break;
   }
+  if (opt.stats && (pass == Pass::kCopy || pass == Pass::kDelete)) a.push_back("--stats");
   if (opt.progress && !dry) a.push_back("--info=progress2");
   if (!opt.log_file.empty()) {
     a.push_back("--log-file=" + opt.log_file);
@@ -170,10 +171,11 @@ std::vector<std::string> build_rsync_argv(const config::SyncJob& job, Pass pass,
       a.push_back("--partial-dir=" + job.partial_dir);
       a.push_back("--delay-updates");
     }
-    // rsync's temp files (".name.XXXXXX") would otherwise sit beside the real names until
-    // a file completes: a SIGKILL leaves them there. The caller creates dest/partial_dir.
-    if (!dry) a.push_back("--temp-dir=" + job.partial_dir);
   }
+  // rsync's own temp files (".NAME.XXXXXX" beside NAME, renamed over it when complete) keep
+  // half-written data away from the real names. No --temp-dir: a rename across directories
+  // and rsync's checks of the temp dir cost ~2x the syscalls of a small-file copy. A SIGKILL
+  // leaves the dot-files behind; the next run sweeps them (Syncer::remove_stale_temp_files).
   for (const auto& e : job.exclude) a.push_back("--exclude=" + e);
   if (!job.grep.empty()) {
     // Keep directories (to reach the files), names containing a keyword anywhere in their

@@ -33,9 +33,10 @@ enum class Pass {
 
 /// Per-call switches of build_rsync_argv.
 struct PassOptions {
-  std::string log_file;        ///< client --log-file ("" = none)
+  std::string log_file;        ///< client --log-file ("" = none): the per-file list
   bool progress = false;       ///< --info=progress2 (a terminal is watching)
   bool probe_deletes = false;  ///< kCopy: add --delete --max-delete=0 (exit 25 = deletions due)
+  bool stats = false;          ///< kCopy/kDelete: --stats on stdout, the counts without the list
 };
 
 /// The argv of one rsync pass for a job (argv[0] is job.rsync). Never run through a shell.

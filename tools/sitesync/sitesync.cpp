@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -109,6 +111,19 @@ void append_unique(std::vector<std::string>* to, const std::vector<std::string>&
     if (seen.insert(f).second) to->push_back(f);
 }
 
+// rsync's mkstemp names: "[.]NAME.XXXXXX" (six letters or digits; the leading '.' when the
+// temp file sits beside NAME, i.e. without --temp-dir).
+bool is_temp_name(const std::string& name, bool dotted) {
+  if (name.size() < (dotted ? 9u : 8u) || (dotted && name[0] != '.') || name[name.size() - 7] != '.')
+    return false;
+  return std::all_of(name.end() - 6, name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+}
+
+// Present while a run of the job writes into dest: a run that finds it knows the one before
+// was killed and sweeps the temp files it left.
+constexpr const char* kRunMarker = ".sitesync-running";
+
 ExitCode worse(ExitCode a, ExitCode b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
 
 std::string plural(std::uint64_t n, const char* one, const char* many) {
@@ -165,37 +180,45 @@ std::string Syncer::dry_pass(const Target& t, Pass pass, ProcessResult* p) {
 
 RoundResult Syncer::rsync_pass(const Target& t, Pass pass, bool* max_delete_hit) {
   RoundResult r;
-  // --delay-updates removes the (empty) partial dir at the end of each pass; --temp-dir
-  // and our log file need it to exist.
-  std::string err;
-  std::string partial = t.job.dest + "/" + t.job.partial_dir;
-  if (!make_dirs(partial, 0755, &err)) {
-    r.code = ExitCode::kFailed;
-    r.message = err;
-    return r;
-  }
-  TempFile log(partial, "log");
-  if (log.path().empty()) {
-    r.code = ExitCode::kFailed;
-    r.message = fmt::format("cannot create rsync's log file in {}: {}", partial, std::strerror(errno));
-    return r;
-  }
   PassOptions opt;
-  opt.log_file = log.path();
   opt.progress = mode_.progress;
   opt.probe_deletes = pass == Pass::kCopy && !mode_.progress;
+  // The per-file list costs rsync a log line per file and us the parsing: asked for only
+  // when something reads it (extraction, aggregation, the after-command) or when rsync's
+  // stdout is the terminal's (no --stats to capture). Otherwise --stats gives the counts.
+  const bool want_list = mode_.progress || !t.job.site_home.empty() || !t.job.after.empty();
+  std::optional<TempFile> log;
+  if (want_list) {
+    // Beside the run marker, in the partial dir (created by run()).
+    log.emplace(t.job.dest + "/" + t.job.partial_dir, "log");
+    if (log->path().empty()) {
+      r.code = ExitCode::kFailed;
+      r.message = fmt::format("cannot create rsync's log file in {}/{}: {}", t.job.dest,
+                              t.job.partial_dir, std::strerror(errno));
+      return r;
+    }
+    opt.log_file = log->path();
+  } else {
+    opt.stats = true;
+  }
   ProcessSpec spec = rsync_spec(t, build_rsync_argv(t.job, pass, opt));
   spec.capture = !mode_.progress;
   ProcessResult p = runner_.run(spec);
-  ChangeList c = parse_log_file(log.read());
-  // As rsync leaves it after --delay-updates: no empty partial dir in the mirror.
-  log.remove();
-  rmdir(partial.c_str());
-  r.files = c.files;
-  r.bytes = c.bytes;
-  r.deleted = c.deleted.size();
-  r.new_files = std::move(c.new_files);
-  r.changed_files = std::move(c.changed_files);
+  ChangeList c;
+  if (log) {
+    c = parse_log_file(log->read());
+    log->remove();
+    r.files = c.files;
+    r.bytes = c.bytes;
+    r.deleted = c.deleted.size();
+    r.new_files = c.new_files;
+    r.changed_files = c.changed_files;
+  } else {
+    RsyncStats s = parse_stats(p.out);
+    r.files = s.transferred;
+    r.bytes = s.transferred_size;
+    r.deleted = s.deleted;
+  }
   if (!p.started) {
     r.code = ExitCode::kFailed;
     r.message = "cannot run rsync: " + p.spawn_error;
@@ -416,23 +439,37 @@ TargetResult Syncer::dry_run(const Target& t) {
   return res;
 }
 
-void Syncer::remove_stale_temp_files(const Target& t) {
-  // rsync names its temp files "NAME.XXXXXX" (with a leading '.' outside --temp-dir); a
-  // killed run leaves them in the temp dir. We hold the job lock, so no rsync of this job
-  // is writing there now; at worst a delayed copy is dropped and sent again.
-  if (t.job.partial_dir.empty()) return;
+void Syncer::remove_stale_temp_files(const Target& t, bool killed_before) {
+  // We hold the job lock, so no rsync of this job is writing now; at worst a delayed copy
+  // is dropped and sent again.
   std::error_code ec;
-  std::filesystem::directory_iterator it(t.job.dest + "/" + t.job.partial_dir, ec);
-  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    bool temp = name.size() > 7 && name[name.size() - 7] == '.' &&
-                std::all_of(name.end() - 6, name.end(),
-                            [](char c) { return std::isalnum(static_cast<unsigned char>(c)); });
-    if (temp && it->is_regular_file(ec)) {
-      spdlog::info("{}: removing {} left by a killed transfer", t.name, it->path().string());
+  const std::string partial = t.job.dest + "/" + t.job.partial_dir;
+  // The partial dir: our log and lists (".sitesync-log.XXXXXX"), and the temp files of
+  // versions that used --temp-dir ("NAME.XXXXXX").
+  for (std::filesystem::directory_iterator it(partial, ec), end; !ec && it != end;
+       it.increment(ec)) {
+    if (is_temp_name(it->path().filename().string(), false) && it->is_regular_file(ec)) {
+      spdlog::info("{}: removing {} left by a killed run", t.name, it->path().string());
       std::filesystem::remove(it->path(), ec);
     }
   }
+  // rsync's own ".NAME.XXXXXX" beside NAME: only a killed run leaves them (rsync removes its
+  // temp file on SIGINT/SIGTERM), so the tree is walked only after one.
+  if (!killed_before) return;
+  std::size_t removed = 0;
+  auto opts = std::filesystem::directory_options::skip_permission_denied;
+  std::filesystem::recursive_directory_iterator it(t.job.dest, opts, ec), end;
+  for (; !ec && it != end; it.increment(ec)) {
+    if (is_temp_name(it->path().filename().string(), true) &&
+        std::filesystem::is_regular_file(it->symlink_status(ec))) {
+      spdlog::debug("{}: removing {} left by a killed transfer", t.name, it->path().string());
+      std::error_code rm;
+      removed += std::filesystem::remove(it->path(), rm) ? 1 : 0;
+    }
+  }
+  if (removed)
+    spdlog::info("{}: removed {} left by a killed transfer", t.name,
+                 plural(removed, "temp file", "temp files"));
 }
 
 TargetResult Syncer::run(const Target& t) {
@@ -485,7 +522,15 @@ TargetResult Syncer::run(const Target& t) {
   lock_fds_ = lock->fds();
   // The next run after a killed one: leftovers of its extraction go first.
   if (!t.job.site_home.empty()) remove_stale_extractions(t.job.site_home + "/analysis");
-  remove_stale_temp_files(t);
+  const std::string partial = t.job.dest + "/" + t.job.partial_dir;
+  const std::string marker = partial + "/" + kRunMarker;
+  remove_stale_temp_files(t, access(marker.c_str(), F_OK) == 0);
+  if (!make_dirs(partial, 0755, &err)) return fail(ExitCode::kFailed, err);
+  if (int fd = open(marker.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644); fd >= 0)
+    close(fd);
+  else
+    return fail(ExitCode::kFailed,
+                fmt::format("cannot create {}: {}", marker, std::strerror(errno)));
   pending_new_.clear();
   pending_changed_.clear();
   auto start = clock_.now();
@@ -542,6 +587,9 @@ TargetResult Syncer::run(const Target& t) {
     }
   }
   lock_fds_.clear();
+  // A clean end: no sweep next time, and no empty partial dir left in the mirror.
+  unlink(marker.c_str());
+  rmdir(partial.c_str());
   res.elapsed = std::chrono::duration_cast<Millis>(clock_.now() - start);
   if (res.code == ExitCode::kFailed)
     res.outcome = interrupted || termination_signal() ? "interrupted" : "failed";

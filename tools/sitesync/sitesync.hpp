@@ -113,7 +113,8 @@ class Syncer {
   TargetResult estimate(const Target& t);
   TargetResult dry_run(const Target& t);
   void report(const Target& t, const TargetResult& r);
-  void remove_stale_temp_files(const Target& t);
+  /// Leftovers of a killed run: always the partial dir; the whole dest when `killed_before`.
+  void remove_stale_temp_files(const Target& t, bool killed_before);
 
   const config::Document& cfg_;
   ProcessRunner& runner_;
