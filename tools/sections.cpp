@@ -5,6 +5,7 @@
 #include "check_http_200/config.hpp"
 #include "check_mysql_slave/config.hpp"
 #include "common/mysql_profile.hpp"
+#include "hakitd/config.hpp"
 #include "notify/config.hpp"
 #include "sitesync/config.hpp"
 
@@ -65,6 +66,10 @@ const std::vector<config::Section>& all() {
       {"notifications", "notify_master, notify_backup", "e-mail and webhook channels by name",
        config::validate_notifications},
       {"sync", "sitesync", "rsync pull jobs by name", config::validate_sync},
+      {"daemon", "hakitd",
+       "the resident daemon: checks run in-process with hysteresis into keepalived track "
+       "files, and keepalived's notify FIFO",
+       config::validate_daemon},
   };
   return kSections;
 }

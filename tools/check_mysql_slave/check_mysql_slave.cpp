@@ -142,6 +142,27 @@ CheckResult check_freshness(mysql::Connection& conn, const config::MysqlCheckCon
 
 }  // namespace
 
+CheckResult check_connection(mysql::Connection& conn, const config::MysqlCheckConfig& c,
+                             mysql::Clock::time_point deadline) {
+  CheckResult res;
+  if (c.mode == config::CheckMode::kGalera) {
+    res = check_galera(conn, c);
+  } else if (c.mode == config::CheckMode::kFreshness) {
+    res = check_freshness(conn, c);
+  } else {
+    ReplicationFacts facts;
+    if (gather_replication(conn, c, &facts, &res)) res = evaluate_replication(c, facts);
+  }
+  if (c.mode != config::CheckMode::kFreshness && !c.query.empty() && Clock::now() < deadline)
+    res = combine(res, check_freshness(conn, c));
+  return res;
+}
+
+CheckResult connect_failed(const config::MysqlProfile& profile, const mysql::Error& e,
+                           const config::MysqlCheckConfig& c) {
+  return failed("cannot connect to " + target(profile), e, c);
+}
+
 CheckResult run(const Options& opts) {
   const auto start = Clock::now();
   if (auto m = maintenance_result(opts.maintenance_file.value_or(""))) return *m;
@@ -149,21 +170,10 @@ CheckResult run(const Options& opts) {
   const auto deadline = start + c.timeout.value_or(kDefaultTimeout);
   mysql::Error e;
   auto conn = mysql::Connection::open(opts.profile, deadline, &e);
-  if (!conn) return failed("cannot connect to " + target(opts.profile), e, c);
+  if (!conn) return connect_failed(opts.profile, e, c);
   spdlog::debug("connected to {} ({}){}", target(opts.profile), conn->server_version(),
                 conn->tls_cipher().empty() ? "" : ", TLS " + conn->tls_cipher());
-
-  CheckResult res;
-  if (c.mode == config::CheckMode::kGalera) {
-    res = check_galera(*conn, c);
-  } else if (c.mode == config::CheckMode::kFreshness) {
-    res = check_freshness(*conn, c);
-  } else {
-    ReplicationFacts facts;
-    if (gather_replication(*conn, c, &facts, &res)) res = evaluate_replication(c, facts);
-  }
-  if (c.mode != config::CheckMode::kFreshness && !c.query.empty() && Clock::now() < deadline)
-    res = combine(res, check_freshness(*conn, c));
+  CheckResult res = check_connection(*conn, c, deadline);
   double took = std::chrono::duration<double>(Clock::now() - start).count();
   res.perfdata.push_back({"time", took, "s", {}, {}, 0.0, {}});
   return res;

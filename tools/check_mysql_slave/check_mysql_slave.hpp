@@ -10,6 +10,7 @@
 
 #include "common/cli.hpp"
 #include "check_mysql_slave/config.hpp"
+#include "common/mysql/connection.hpp"
 #include "common/mysql/status.hpp"
 #include "common/result.hpp"
 
@@ -65,6 +66,15 @@ CheckResult evaluate_freshness(const config::MysqlCheckConfig& c, std::optional<
 std::optional<double> age_of(const std::string& value, const std::string& server_now,
                              const std::string& server_epoch, std::string* err);
 
+
+/// The queries and the judgement over an open connection whose deadline is `deadline` (run()
+/// opens one per check; hakitd keeps one across probes).
+CheckResult check_connection(mysql::Connection& conn, const config::MysqlCheckConfig& c,
+                             mysql::Clock::time_point deadline);
+
+/// The CRITICAL result of a failed connect to `profile` (naming --timeout when it expired).
+CheckResult connect_failed(const config::MysqlProfile& profile, const mysql::Error& e,
+                           const config::MysqlCheckConfig& c);
 
 /// The whole check: maintenance file, connection, queries, evaluation.
 CheckResult run(const Options& opts);
