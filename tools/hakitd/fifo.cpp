@@ -158,8 +158,13 @@ bool FifoReader::poll_once(int timeout_ms, const std::function<void(const std::s
     break;  // EAGAIN: drained
   }
   // Every writer closed (keepalived stopped or reloaded): a fresh open waits for the next
-  // writer instead of reporting the hang-up again and again.
-  if (writer_gone) close_fd();
+  // writer instead of reporting the hang-up again and again, and at once, so a writer that
+  // opens write-only and non-blocking always finds a reader.
+  if (writer_gone) {
+    close_fd();
+    std::string ignored;
+    ensure_open(&ignored);
+  }
   return true;
 }
 
