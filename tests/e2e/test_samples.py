@@ -50,7 +50,7 @@ def test_sample_passes_keepalived_t(name, installed, tmp_path):
     # mode's track files (with their guard) and notify FIFO.
     if "-resident" in name:
         keys = ("enable_script_security", "script_user", "vrrp_version 3", "vrrp_notify_fifo",
-                "vrrp_track_file", "init_file 1 overwrite", "weight 0", "vrrp_track_process",
+                "track_file site {", "init_file 1 overwrite", "weight 0", "vrrp_track_process",
                 "process hakitd", "delay", "track_file {", "track_process {")
         advert = re.search(r"^\s*advert_int\s+([0-9.]+)", text, re.M)
         assert advert and float(advert.group(1)) < 1, f"{name}: advert_int is not sub-second"

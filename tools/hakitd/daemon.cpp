@@ -276,7 +276,10 @@ void Daemon::reload() {
     for (auto& f : fresh) kept = kept || f->config().track_file == o->config().track_file;
     if (!kept) o->give_up();  // keepalived may still read it: it must not say healthy
   }
-  for (auto& f : fresh) f->start();
+  for (auto& f : fresh) {
+    guard_.add(f->config().track_file, std::to_string(f->config().fail_value));
+    f->start();
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     runners_ = std::move(fresh);
@@ -443,6 +446,18 @@ void Daemon::write_status() {
 
 int Daemon::run() {
   started_ = now_rfc3339();
+  // First, while hakitd has one thread: fork() copies only the caller.
+  std::string err;
+  if (guard_.start(&err)) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& c : dc_.checks) guard_.add(c.track_file, std::to_string(c.fail_value));
+    spdlog::debug("exit guard {} watches {} track file(s)", guard_.pid(), dc_.checks.size());
+  } else {
+    spdlog::error(
+        "no exit guard ({}): a SIGKILLed hakitd would leave its track files as they "
+        "are; only keepalived's vrrp_track_process guards the node",
+        err);
+  }
   dispatcher_ = std::make_unique<Dispatcher>([this](const notify::Event& ev) { handle(ev); });
   Millis tick{50};
   Millis status_every{1000};

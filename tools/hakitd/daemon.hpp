@@ -15,6 +15,7 @@
 #include "common/config.hpp"
 #include "hakitd/config.hpp"
 #include "hakitd/dispatch.hpp"
+#include "hakitd/guard.hpp"
 #include "hakitd/health.hpp"
 #include "hakitd/probe.hpp"
 #include "hakitd/track_file.hpp"
@@ -109,6 +110,7 @@ class Daemon {
   config::DaemonConfig dc_;
   std::vector<std::unique_ptr<CheckRunner>> runners_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  ExitGuard guard_;
   std::thread fifo_thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<std::uint64_t> fifo_events_{0}, fifo_garbage_{0}, fifo_opens_{0};
