@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/lock.hpp"
+
 namespace hakit::hakitd {
 
 namespace {
@@ -114,6 +116,9 @@ bool FifoReader::ensure_open(std::string* err) {
     if (stat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) return true;
     close_fd();
   }
+  const auto slash = path_.rfind('/');
+  if (slash != std::string::npos && slash > 0 && !make_dirs(path_.substr(0, slash), 0755, err))
+    return false;
   if (mkfifo(path_.c_str(), 0600) != 0 && errno != EEXIST) {
     *err = fmt::format("cannot create the FIFO {}: {}", path_, std::strerror(errno));
     return false;
