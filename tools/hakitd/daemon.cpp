@@ -459,14 +459,20 @@ int Daemon::run() {
         err);
   }
   dispatcher_ = std::make_unique<Dispatcher>([this](const notify::Event& ev) { handle(ev); });
-  Millis tick{50};
+  // The supervision tick: often enough to notice a hanging probe well within fall_after and a
+  // replaced track file within a period, no more (every wake-up costs CPU all day long).
+  Millis tick{200};
   Millis status_every{1000};
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (auto& r : runners_) r->start();
     if (!dc_.notify_fifo.empty()) fifo_thread_ = std::thread([this] { fifo_loop(); });
     status_every = dc_.status_interval;
-    for (const auto& c : dc_.checks) tick = std::min(tick, c.period);
+    for (const auto& c : dc_.checks) {
+      tick = std::min(tick, c.period);
+      if (c.hysteresis.fall_after) tick = std::min(tick, *c.hysteresis.fall_after / 4);
+    }
+    tick = std::max(tick, Millis(50));
   }
   const auto watchdog = watchdog_interval();
   sd_notify(fmt::format("READY=1\nSTATUS=running {} check(s)", runners_.size()));
