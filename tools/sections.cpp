@@ -56,9 +56,9 @@ void validate_checks(const config::Document& doc, config::Diagnostics& diag) {
 
 const std::vector<config::Section>& all() {
   static const std::vector<config::Section> kSections{
-      {"mysql", "check_mysql_slave, notify_master, notify_backup",
+      {"mysql", "check_mysql_slave, notify_master, notify_backup, hakitd",
        "MySQL/MariaDB connection profiles by name", validate_mysql_profiles},
-      {"checks", "check_http_200 (type: http), check_mysql_slave (type: mysql)",
+      {"checks", "check_http_200 (type: http), check_mysql_slave (type: mysql), hakitd",
        "health checks by name (--check NAME)", validate_checks},
       {"instances", "notify_master, notify_backup",
        "keepalived VRRP instances: vip, ordered promote and demote actions",
