@@ -3,10 +3,14 @@
 // and the daemon: section.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 #include <thread>
@@ -16,6 +20,7 @@
 #include "hakitd/dispatch.hpp"
 #include "hakitd/fifo.hpp"
 #include "hakitd/health.hpp"
+#include "hakitd/sd_notify.hpp"
 #include "hakitd/track_file.hpp"
 #include "helper/config_doc.hpp"
 #include "helper/support.hpp"
@@ -364,4 +369,34 @@ daemon: {checks: {a: {track_file: /run/x}, b: {track_file: /run/x}}}
 )",
                              &doc, &problems));
   CHECK(problems.find("already another check's track_file") != std::string::npos);
+}
+
+TEST_CASE("hakitd sd_notify: one datagram to $NOTIFY_SOCKET; the watchdog interval") {
+  test::TempDir dir;
+  const std::string path = dir / "notify.sock";
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  CHECK(sd_notify("READY=1\nSTATUS=running"));
+  char buf[256] = {};
+  ssize_t n = recv(fd, buf, sizeof buf - 1, MSG_DONTWAIT);
+  CHECK(std::string(buf, n > 0 ? static_cast<size_t>(n) : 0) == "READY=1\nSTATUS=running");
+  close(fd);
+  unsetenv("NOTIFY_SOCKET");
+  CHECK(sd_notify("WATCHDOG=1"));  // no systemd: nothing to do, not an error
+
+  setenv("WATCHDOG_USEC", "2000000", 1);
+  unsetenv("WATCHDOG_PID");
+  CHECK(watchdog_interval() == Millis(2000));
+  setenv("WATCHDOG_PID", "1", 1);  // another process's watchdog
+  CHECK_FALSE(watchdog_interval());
+  setenv("WATCHDOG_PID", std::to_string(getpid()).c_str(), 1);
+  CHECK(watchdog_interval() == Millis(2000));
+  unsetenv("WATCHDOG_USEC");
+  unsetenv("WATCHDOG_PID");
+  CHECK_FALSE(watchdog_interval());
 }
