@@ -7,7 +7,7 @@
 set(CMAKE_INSTALL_DEFAULT_DIRECTORY_PERMISSIONS
     OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 set(hakit_install_dests ${HAKIT_LIBEXECDIR} ${CMAKE_INSTALL_SBINDIR} ${CMAKE_INSTALL_MANDIR}/man8
-    lib/tmpfiles.d ${CMAKE_INSTALL_DATADIR}/hakit ${CMAKE_INSTALL_DOCDIR})
+    lib/tmpfiles.d lib/systemd/system ${CMAKE_INSTALL_DATADIR}/hakit ${CMAKE_INSTALL_DOCDIR})
 install(CODE "
   set(hakit_created_dirs)
   foreach(rel ${hakit_install_dests})

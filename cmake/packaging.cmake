@@ -9,6 +9,7 @@
 #                                   writes it only when absent (hakit.yaml.sample is always fresh)
 #   /etc/logrotate.d/hakit          rotation of /var/log/hakit/*.log
 #   /usr/lib/tmpfiles.d/hakit.conf  /run/hakit (locks), /var/lib/hakit (state), /var/log/hakit
+#   /usr/lib/systemd/system/hakitd.service  the resident daemon (resident mode; not enabled)
 # Prefix /usr or /usr/local puts configuration in /etc and state in /var (the tools' built-in
 # defaults); any other prefix keeps everything under it (PREFIX/etc, PREFIX/var), for scratch
 # installs in tests. Every installed file and directory is root-owned when installed as root and
@@ -68,6 +69,8 @@ else()
 endif()
 
 install(FILES ${HAKIT_PACKAGING_DIR}/tmpfiles.d/hakit.conf DESTINATION lib/tmpfiles.d)
+# hakitd's unit; not enabled by the package (script mode needs no daemon).
+install(FILES ${HAKIT_PACKAGING_DIR}/systemd/hakitd.service DESTINATION lib/systemd/system)
 install(FILES ${HAKIT_PACKAGING_DIR}/hakit.yaml DESTINATION ${CMAKE_INSTALL_DATADIR}/hakit
         RENAME hakit.yaml.sample)
 # Every operator page (runbook, metrics, one page per tool).

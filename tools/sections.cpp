@@ -5,6 +5,7 @@
 #include "check_http_200/config.hpp"
 #include "check_mysql_slave/config.hpp"
 #include "common/mysql_profile.hpp"
+#include "hakitd/config.hpp"
 #include "notify/config.hpp"
 #include "sitesync/config.hpp"
 
@@ -55,9 +56,9 @@ void validate_checks(const config::Document& doc, config::Diagnostics& diag) {
 
 const std::vector<config::Section>& all() {
   static const std::vector<config::Section> kSections{
-      {"mysql", "check_mysql_slave, notify_master, notify_backup",
+      {"mysql", "check_mysql_slave, notify_master, notify_backup, hakitd",
        "MySQL/MariaDB connection profiles by name", validate_mysql_profiles},
-      {"checks", "check_http_200 (type: http), check_mysql_slave (type: mysql)",
+      {"checks", "check_http_200 (type: http), check_mysql_slave (type: mysql), hakitd",
        "health checks by name (--check NAME)", validate_checks},
       {"instances", "notify_master, notify_backup",
        "keepalived VRRP instances: vip, ordered promote and demote actions",
@@ -65,6 +66,10 @@ const std::vector<config::Section>& all() {
       {"notifications", "notify_master, notify_backup", "e-mail and webhook channels by name",
        config::validate_notifications},
       {"sync", "sitesync", "rsync pull jobs by name", config::validate_sync},
+      {"daemon", "hakitd",
+       "the resident daemon: checks run in-process with hysteresis into keepalived track "
+       "files, and keepalived's notify FIFO",
+       config::validate_daemon},
   };
   return kSections;
 }

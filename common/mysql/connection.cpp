@@ -120,6 +120,11 @@ int poll_events(int status) {
 
 }  // namespace
 
+void library_init() {
+  static std::once_flag once;
+  std::call_once(once, [] { mysql_library_init(0, nullptr, nullptr); });
+}
+
 void Connection::fill_error(Error* err) const {
   err->code = mysql_errno(m_);
   err->message = mysql_error(m_);

@@ -47,6 +47,11 @@ struct ConnectTarget {
 /// The host and port a profile asks for; see ConnectTarget.
 ConnectTarget connect_target(const config::MysqlProfile& profile);
 
+/// Initialises the connector once per process. Connector/C's implicit initialisation in the
+/// first mysql_init() is not thread-safe: a process that opens connections from several
+/// threads (hakitd) calls this first.
+void library_init();
+
 class Connection {
  public:
   /// Connects with the profile's timeouts (millisecond precision).

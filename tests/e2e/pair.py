@@ -5,6 +5,10 @@ failover measurement shared by the e2e test, the benchmark and scripts/demo.sh.
         pair.start()
         figures = pair.failover()                 # stop nginx on the master, measure
 
+Resident mode (mode="resident"): hakitd on each node runs the checks in-process into the
+track files of keepalived-conf/monitoring-pair-resident.conf and reads keepalived's notify
+FIFO (examples/monitoring-pair-resident.yaml); no script is forked.
+
 Naive setup (what the issue compares against): a curl check every 1 s, fall 2, and
 notify_master "STOP SLAVE; SET GLOBAL read_only=0" / notify_backup "SET GLOBAL read_only=1"
 through the mariadb client; notify_fault not wired.
@@ -18,7 +22,7 @@ import zipfile
 
 import cluster
 from fixtures.common import require
-from fixtures.keepalived import InstalledTools, Keepalived, render, sample
+from fixtures.keepalived import TOOLS, InstalledTools, Keepalived, render, sample
 from fixtures.netns import VIP, Lab
 
 # The webhook receiver the alerts: channel posts to (run by the partition test on the client).
@@ -123,7 +127,7 @@ class MonitoringPair:
     NODES = ("n1", "n2")
 
     def __init__(self, mode="hakit", log=print):
-        assert mode in ("hakit", "hakit-fast", "naive")
+        assert mode in ("hakit", "hakit-fast", "naive", "resident")
         self.mode = mode
         self.log = log
         self.work = tempfile.mkdtemp(prefix="hakit-e2e-pair-")
@@ -131,6 +135,7 @@ class MonitoringPair:
         self.lab = Lab(nodes=self.NODES)
         self.tools = None
         self.dbs, self.nginx, self.rsyncd, self.ka, self.files = {}, {}, {}, {}, {}
+        self.hakitd = {}
         self.writer = self.sampler = None
         self.subs = {}  # extra substitutions in the nodes' hakit.yaml (e.g. a shorter min_interval)
 
@@ -147,6 +152,8 @@ class MonitoringPair:
                 self.sampler.stop()
             for ka in self.ka.values():
                 ka.stop()
+            for n in list(self.hakitd):
+                self.stop_hakitd(n)
             self.lab.close()
         finally:
             for db in self.dbs.values():
@@ -166,13 +173,23 @@ class MonitoringPair:
                 # Alerts go to the lab's webhook receiver (tests/e2e/receiver.py on the client).
                 'ops: {email: {smtp: "smtp://127.0.0.1:25", from: hakit@mon1.example.com, '
                 'to: [ops@example.com]}}': f'ops: {{webhook: {{url: "{ALERT_URL}"}}}}'}
-        return files.write_config(cluster.example("monitoring-pair.yaml", files,
-                                                  {**subs, **self.subs}))
+        name = "monitoring-pair-resident.yaml" if self.mode == "resident" else "monitoring-pair.yaml"
+        return files.write_config(cluster.example(name, files, {**subs, **self.subs}))
 
     def keepalived_conf(self, node):
         if self.mode == "naive":
             return NAIVE_CONF.format(curl=require("curl"), mariadb=require("mariadb"),
                                      socket=self.dbs[node].socket)
+        if self.mode == "resident":
+            text = render(sample("monitoring-pair-resident.conf"), self.tools.libexec,
+                          self.files[node].config, {"/run/hakit": self.files[node].run})
+            # keepalived's process events (vrrp_track_process) exist only in the host's first
+            # network namespace; in the lab's namespaces keepalived cannot watch hakitd and
+            # would stay FAULT. The sample says so: there, hakitd's exit guard guards alone.
+            head, rest = text.split("vrrp_track_process hakitd {", 1)
+            text = head + rest.split("}", 1)[1]
+            head, rest = text.split("   track_process {", 1)
+            return head + rest.split("}", 1)[1]
         text = render(sample("monitoring-pair.conf"), self.tools.libexec, self.files[node].config)
         if self.mode == "hakit-fast":
             # The naive setup's detection (interval 1, fall 2) with hakit's tools, to tell
@@ -188,7 +205,7 @@ class MonitoringPair:
         self.lab.start()
         self.log("lab: namespaces n1, n2 and a client on one bridge (192.0.2.0/24)")
         if self.mode != "naive":
-            self.tools = InstalledTools()
+            self.tools = InstalledTools(names=TOOLS + ("hakitd",))
         self.dbs = cluster.start_databases(self.lab, self.NODES, self.work)
         cluster.seed_primary(self.dbs["n1"])
         cluster.replicate(self.dbs["n2"], self.dbs["n1"])
@@ -212,6 +229,9 @@ class MonitoringPair:
             os.chmod(os.path.join(bindir, "aggregate"), 0o755)
             if self.mode != "naive":
                 self.hakit_config(n)
+        if self.mode == "resident":
+            for n in self.NODES:
+                self.start_hakitd(n)
         for n in self.NODES:
             self.ka[n] = Keepalived(self.lab, n, self.keepalived_conf(n), self.work).start()
         self.lab.wait_vip("n1", timeout=30)
@@ -219,6 +239,44 @@ class MonitoringPair:
         self.settle()
         self.log(f"keepalived ({self.mode}): VIP {VIP} on n1, n2 BACKUP")
         assert not self.dbs["n1"].read_only() and self.dbs["n2"].read_only()
+
+    # --- resident mode ----------------------------------------------------------------------
+    def hakitd_log(self, node):
+        return os.path.join(self.work, f"hakitd-{node}.log")
+
+    def track_file(self, node, check="site"):
+        return os.path.join(self.files[node].run, "track", check)
+
+    def start_hakitd(self, node):
+        """hakitd in the node (as hakitd.service would run it), its track files written."""
+        self.hakitd[node] = self.lab.popen(
+            node, [self.tools.path("hakitd"), "--config", self.files[node].config],
+            log=self.hakitd_log(node), name=f"hakitd-{node}")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if all(os.path.exists(self.track_file(node, c)) for c in ("site", "replica")):
+                return self.hakitd[node]
+            assert self.hakitd[node].poll() is None, \
+                f"hakitd on {node} exited:\n{self.hakitd_logged(node)[-3000:]}"
+            time.sleep(0.05)
+        raise AssertionError(f"hakitd on {node} wrote no track file:\n{self.hakitd_logged(node)}")
+
+    def stop_hakitd(self, node):
+        proc = self.hakitd.pop(node, None)
+        if proc:
+            self.lab.stop(proc, timeout=30)
+
+    def kill_hakitd(self, node):
+        """SIGKILL: no chance to write "failed"; keepalived's track_process guard must act."""
+        proc = self.hakitd.pop(node)
+        self.lab.kill(proc)
+
+    def hakitd_logged(self, node):
+        try:
+            with open(self.hakitd_log(node), errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
 
     def aggregate_log(self, node):
         """Where node's aggregation records its calls (one JSON argv per line)."""

@@ -67,7 +67,8 @@ def test_layout(root):
         assert os.path.isfile(os.path.join(root, "usr/share/man/man8", f"{t}.8.gz")), t
     for f in ("etc/hakit/hakit.yaml", "etc/logrotate.d/hakit", "usr/lib/tmpfiles.d/hakit.conf",
               "usr/share/hakit/hakit.yaml.sample", "usr/share/doc/hakit/operations.md",
-              "usr/share/doc/hakit/metrics.md"):
+              "usr/share/doc/hakit/metrics.md", "usr/share/doc/hakit/resident-mode.md",
+              "usr/lib/systemd/system/hakitd.service"):
         assert os.path.isfile(os.path.join(root, f)), f
     for d in ("var/lib/hakit", "var/log/hakit", "run/hakit"):
         assert os.path.isdir(os.path.join(root, d)), d

@@ -1,6 +1,8 @@
 // hakit-status: the report built from a temporary state dir, its JSON and table renderings.
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -443,4 +445,41 @@ TEST_CASE("status --check: the guard's verdict (fenced, errant, split brain) is 
   res = check_of(split);
   CHECK(res.state == State::kCritical);
   CHECK(res.summary.find("VI_1: SPLIT BRAIN since 2026-11-22T02:00:00Z") != std::string::npos);
+
+TEST_CASE("status: hakitd's probes, and a warning when hakitd is gone") {
+  TempStateDir dir;
+  auto daemon_file = [&](int pid) {
+    return fmt::format(
+        R"({{"pid":{},"time":"2026-11-22T01:19:59.000Z","fifo":{{"path":"/run/hakit/keepalived.fifo","events":4,"garbage_lines":1}},)"
+        R"("checks":[{{"name":"site","type":"http","healthy":false,"reason":"2 failures in a row","since":"2026-11-22T01:19:00.000Z",)"
+        R"("last_state":"CRITICAL","last_summary":"connection refused","last_latency_seconds":0.0004,"probes":300,"failures":12}}]}})",
+        pid);
+  };
+  dir.write("hakitd.json", daemon_file(getpid()));
+  auto cfg = make_config(dir.path);
+  auto now = *status::parse_time("2026-11-22T01:20:00Z");
+  auto r = status::collect(cfg, {}, fake_probe);
+  REQUIRE(r.daemon);
+  CHECK(r.daemon_running);
+  auto text = status::render_table(r, now);
+  CAPTURE(text);
+  CHECK(text.find("Resident daemon (hakitd pid") != std::string::npos);
+  CHECK(text.find("site   FAILED  2026-11-22T01:19:00.000Z (60s ago)  CRITICAL  0.000 s  12/300") !=
+        std::string::npos);
+  CHECK(text.find("2 failures in a row: connection refused") != std::string::npos);
+  CHECK(text.find("4 event(s), 1 garbage line(s)") != std::string::npos);
+  CHECK(status::to_json(r)["daemon"]["checks"][0]["failures"] == 12);
+  CHECK(status::to_json(r)["daemon"]["running"] == true);
+
+  // A pid that no longer runs: the figures are history, and hakit-status says so.
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  REQUIRE(child > 0);
+  waitpid(child, nullptr, 0);
+  dir.write("hakitd.json", daemon_file(child));
+  r = status::collect(cfg, {}, fake_probe);
+  CHECK_FALSE(r.daemon_running);
+  REQUIRE(r.warnings.size() >= 1);
+  CHECK(r.warnings.back().find("is not running") != std::string::npos);
+  CHECK(status::render_table(r, now).find("NOT RUNNING") != std::string::npos);
 }

@@ -262,6 +262,45 @@ void record_guard(const Options& opts, const GuardFacts& f, const CheckResult& r
 }
 }  // namespace
 
+CheckResult check_connection(mysql::Connection& conn, const config::MysqlCheckConfig& c,
+                             mysql::Clock::time_point deadline) {
+  CheckResult res;
+  if (c.mode == config::CheckMode::kGuard) {
+    // The guard reads the peer, the VIP and notify's records: it runs as a vrrp_script
+    // (check_mysql_slave --check NAME), not over a bare connection.
+    res.state = State::kUnknown;
+    res.summary = "mode guard needs the peer profile and the instance (check_options)";
+  } else if (c.mode == config::CheckMode::kGalera) {
+    res = check_galera(conn, c);
+  } else if (c.mode == config::CheckMode::kFreshness) {
+    res = check_freshness(conn, c);
+  } else {
+    ReplicationFacts facts;
+    if (gather_replication(conn, c, &facts, &res)) res = evaluate_replication(c, facts);
+  }
+  if (c.mode != config::CheckMode::kFreshness && !c.query.empty() && Clock::now() < deadline)
+    res = combine(res, check_freshness(conn, c));
+  return res;
+}
+
+CheckResult check_options(mysql::Connection& conn, const Options& opts,
+                          mysql::Clock::time_point deadline) {
+  if (opts.check.mode != config::CheckMode::kGuard) return check_connection(conn, opts.check, deadline);
+  CheckResult res;
+  bool ok = false;
+  GuardFacts f = gather_guard(conn, opts, deadline, &res, &ok);
+  if (ok) {
+    res = evaluate_guard(opts.check, f);
+    record_guard(opts, f, res);
+  }
+  return res;
+}
+
+CheckResult connect_failed(const config::MysqlProfile& profile, const mysql::Error& e,
+                           const config::MysqlCheckConfig& c) {
+  return failed("cannot connect to " + target(profile), e, c);
+}
+
 CheckResult run(const Options& opts) {
   const auto start = Clock::now();
   if (auto m = maintenance_result(opts.maintenance_file.value_or(""))) return *m;
@@ -269,28 +308,10 @@ CheckResult run(const Options& opts) {
   const auto deadline = start + c.timeout.value_or(kDefaultTimeout);
   mysql::Error e;
   auto conn = mysql::Connection::open(opts.profile, deadline, &e);
-  if (!conn) return failed("cannot connect to " + target(opts.profile), e, c);
+  if (!conn) return connect_failed(opts.profile, e, c);
   spdlog::debug("connected to {} ({}){}", target(opts.profile), conn->server_version(),
                 conn->tls_cipher().empty() ? "" : ", TLS " + conn->tls_cipher());
-
-  CheckResult res;
-  if (c.mode == config::CheckMode::kGalera) {
-    res = check_galera(*conn, c);
-  } else if (c.mode == config::CheckMode::kGuard) {
-    bool ok = false;
-    GuardFacts f = gather_guard(*conn, opts, deadline, &res, &ok);
-    if (ok) {
-      res = evaluate_guard(c, f);
-      record_guard(opts, f, res);
-    }
-  } else if (c.mode == config::CheckMode::kFreshness) {
-    res = check_freshness(*conn, c);
-  } else {
-    ReplicationFacts facts;
-    if (gather_replication(*conn, c, &facts, &res)) res = evaluate_replication(c, facts);
-  }
-  if (c.mode != config::CheckMode::kFreshness && !c.query.empty() && Clock::now() < deadline)
-    res = combine(res, check_freshness(*conn, c));
+  CheckResult res = check_options(*conn, opts, deadline);
   double took = std::chrono::duration<double>(Clock::now() - start).count();
   res.perfdata.push_back({"time", took, "s", {}, {}, 0.0, {}});
   return res;

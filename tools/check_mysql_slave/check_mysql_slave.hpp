@@ -11,6 +11,7 @@
 #include "common/cli.hpp"
 #include "check_mysql_slave/config.hpp"
 #include "common/mysql/fence.hpp"
+#include "common/mysql/connection.hpp"
 #include "common/mysql/status.hpp"
 #include "common/result.hpp"
 
@@ -100,6 +101,20 @@ CheckResult evaluate_guard(const config::MysqlCheckConfig& c, const GuardFacts& 
 
 /// True when the result says split brain (both nodes writable).
 bool is_split_brain(const GuardFacts& f);
+
+/// The queries and the judgement over an open connection whose deadline is `deadline` (run()
+/// opens one per check; hakitd keeps one across probes).
+CheckResult check_connection(mysql::Connection& conn, const config::MysqlCheckConfig& c,
+                             mysql::Clock::time_point deadline);
+
+/// check_connection(), or the guard (mode guard, which also reads the peer, the VIP and
+/// notify's records from `opts`): what run() and hakitd's probes call.
+CheckResult check_options(mysql::Connection& conn, const Options& opts,
+                          mysql::Clock::time_point deadline);
+
+/// The CRITICAL result of a failed connect to `profile` (naming --timeout when it expired).
+CheckResult connect_failed(const config::MysqlProfile& profile, const mysql::Error& e,
+                           const config::MysqlCheckConfig& c);
 
 /// The whole check: maintenance file, connection, queries, evaluation.
 CheckResult run(const Options& opts);

@@ -34,6 +34,7 @@ instances:
     demote: []
 notifications: {NAME: {email: {}, webhook: {}}}
 sync: {NAME: {source: "rsync://h/m", dest: /d}}
+daemon: {checks: {NAME: {}}, notify_fifo: /f}
 )";
 
 std::string roff_escape(std::string s) {

@@ -106,6 +106,29 @@ std::string render_table(const Report& r, std::time_t now) {
     out += table({"JOB", "LAST RUN", "OUTCOME", "DETAILS", "LAST SUCCESS"}, rows);
   }
 
+  if (r.daemon) {
+    const Json& d = *r.daemon;
+    out += fmt::format("\nResident daemon (hakitd pid {}, {}, status of {})\n", field(d, "pid"),
+                       r.daemon_running ? "running" : "NOT RUNNING", when(field(d, "time"), now));
+    std::vector<Row> rows;
+    if (d.contains("checks") && d["checks"].is_array()) {
+      for (const auto& c : d["checks"]) {
+        if (!c.is_object()) continue;
+        const bool healthy = c.value("healthy", false);
+        rows.push_back({field(c, "name"), healthy ? "healthy" : "FAILED",
+                        when(field(c, "since"), now), or_dash(field(c, "last_state")),
+                        fmt::format("{:.3f} s", c.value("last_latency_seconds", 0.0)),
+                        fmt::format("{}/{}", c.value("failures", 0), c.value("probes", 0)),
+                        or_dash(field(c, "reason")) + ": " + or_dash(field(c, "last_summary"))});
+      }
+    }
+    out += table({"CHECK", "STATE", "SINCE", "LAST", "LATENCY", "FAILED/PROBES", "WHY"}, rows);
+    if (d.contains("fifo") && d["fifo"].is_object() && !field(d["fifo"], "path").empty())
+      out += fmt::format("  notify FIFO {}: {} event(s), {} garbage line(s) ignored\n",
+                         field(d["fifo"], "path"), field(d["fifo"], "events"),
+                         field(d["fifo"], "garbage_lines"));
+  }
+
   out += fmt::format("\nJournal (last {} entries)\n", r.journal.size());
   if (r.journal.empty()) {
     out += "  (empty)\n";

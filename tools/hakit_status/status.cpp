@@ -1,6 +1,7 @@
 #include "hakit_status/status.hpp"
 
 #include <fmt/format.h>
+#include <signal.h>
 #include <spdlog/spdlog.h>
 
 #include <cstring>
@@ -170,6 +171,25 @@ std::string describe_entry(const Json& e) {
   return text;
 }
 
+namespace {
+
+// hakitd's own status file; a pid that is gone makes its figures history (a warning).
+void read_daemon_status(const std::string& state_dir, Report* r) {
+  std::ifstream in(state_dir + "/hakitd.json");
+  if (!in) return;
+  Json j = Json::parse(in, nullptr, false);
+  if (!j.is_object()) return;
+  const int pid = j.value("pid", 0);
+  r->daemon_running = pid > 0 && kill(pid, 0) == 0;
+  if (!r->daemon_running)
+    r->warnings.push_back(
+        fmt::format("hakitd (pid {}) is not running: its probes below are from {}", pid,
+                    j.value("time", std::string("?"))));
+  r->daemon = std::move(j);
+}
+
+}  // namespace
+
 Report collect(const config::Document& cfg, const Options& opts, const AddressProbe& probe) {
   Report r;
   r.host = hostname();
@@ -211,6 +231,8 @@ Report collect(const config::Document& cfg, const Options& opts, const AddressPr
   if (r.flag.set && !r.flag.host.empty() && r.flag.host != r.host)
     r.warnings.push_back(fmt::format("the failover flag was written on {}, not on this host",
                                      r.flag.host));
+
+  read_daemon_status(cfg.state_dir, &r);
 
   Journal journal(cfg.journal_path());
   std::size_t scan = std::max(opts.entries, kSyncScanEntries);
@@ -286,6 +308,10 @@ Json to_json(const Report& r) {
     syncs.push_back(std::move(j));
   }
   out["sync"] = std::move(syncs);
+  if (r.daemon) {
+    out["daemon"] = *r.daemon;
+    out["daemon"]["running"] = r.daemon_running;
+  }
   out["journal"] = r.journal;
   out["warnings"] = r.warnings;
   return out;

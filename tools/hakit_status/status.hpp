@@ -65,6 +65,9 @@ struct Report {
   /// Per instance and host, the newest transition that ran its actions or was refused (skips
   /// such as stale or superseded events left out), from the scanned journal entries.
   std::map<std::string, std::map<std::string, Json>> last_transitions;
+  /// hakitd's status file (state_dir/hakitd.json: its probes and FIFO), when hakitd runs here.
+  std::optional<Json> daemon;
+  bool daemon_running = false;  ///< its pid is alive
 };
 
 /// How many journal entries are scanned for the last run of each sync job.

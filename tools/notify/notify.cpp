@@ -257,7 +257,7 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   std::string err;
   const std::string what = fmt::format("{} {}", ev.instance, ev.state);
 
-  std::uint64_t ticket = take_ticket(ticket_path(cfg, ev.instance), &err);
+  std::uint64_t ticket = ev.ticket ? ev.ticket : take_ticket(ticket_path(cfg, ev.instance), &err);
   if (!ticket) {
     out.code = ExitCode::kFailed;
     out.decision = "error";
@@ -325,7 +325,7 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
 
   out.decision = "ran";
   RunContext ctx{ev, cfg, config_path, svc, from};
-  ctx.started = kProcessStart;
+  ctx.started = ev.received == Clock::time_point{} ? kProcessStart : ev.received;
   const auto& list = ev.promotion() ? inst.promote : inst.demote;
   spdlog::info("{}: {} ({} action{}), was {}", what, ev.promotion() ? "promoting" : "demoting",
                list.size(), list.size() == 1 ? "" : "s", from.empty() ? "unknown" : from);

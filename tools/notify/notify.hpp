@@ -3,6 +3,8 @@
 // against reality, carried out as the instance's ordered action list, and journaled.
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -40,6 +42,11 @@ struct Event {
   int priority = -1;              ///< -1: not given
   bool force = false;
   std::vector<std::string> args;
+  /// Arrival order, taken when the event arrived (hakitd takes it on reading the FIFO, so a
+  /// queued event is superseded exactly as a script's would be); 0: handle_event takes it.
+  std::uint64_t ticket = 0;
+  /// When the event arrived (latencies are measured from here); epoch: the process start.
+  std::chrono::steady_clock::time_point received{};
   bool promotion() const { return state == "MASTER"; }
   /// The role record's name: master, backup, fault, stop.
   std::string role() const;
