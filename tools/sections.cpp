@@ -4,6 +4,7 @@
 
 #include "check_http_200/config.hpp"
 #include "check_mysql_slave/config.hpp"
+#include "common/arbiter/config.hpp"
 #include "common/mysql_profile.hpp"
 #include "notify/config.hpp"
 #include "sitesync/config.hpp"
@@ -65,6 +66,9 @@ const std::vector<config::Section>& all() {
       {"notifications", "notify_master, notify_backup", "e-mail and webhook channels by name",
        config::validate_notifications},
       {"sync", "sitesync", "rsync pull jobs by name", config::validate_sync},
+      {"arbiters", "notify_master, notify_backup, hakit-arbiter",
+       "etcd clusters that grant the writable master of an instance its lease by name",
+       config::validate_arbiters},
   };
   return kSections;
 }

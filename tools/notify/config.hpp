@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/arbiter/config.hpp"
 #include "common/config.hpp"
 #include "common/mysql_profile.hpp"
 #include "common/units.hpp"
@@ -119,6 +120,7 @@ struct Instance {
   std::vector<Action> demote;  ///< run as listed: write it top-down (reverse of promote)
   Millis min_interval{0};      ///< anti-flap: minimum time between two promotions
   Millis lock_timeout{300000}; ///< how long an event waits for the one running before it
+  std::string arbiter;         ///< arbiters: entry whose lease gates promotion ("" = none)
 };
 
 /// E-mail over SMTP (libcurl).
@@ -161,6 +163,7 @@ struct NotifyConfig : Core {
   std::map<std::string, MysqlProfile> mysql;          ///< profiles its actions name
   std::map<std::string, Notification> notifications;  ///< channels its actions name
   std::set<std::string> sync;                         ///< jobs its sync actions name
+  std::map<std::string, Arbiter> arbiters;            ///< the instance's arbiter, if any
 };
 
 /// The shared settings and instance names only (enough for --clear-failover-flag).

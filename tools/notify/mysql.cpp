@@ -12,6 +12,7 @@
 #include "notify/actions.hpp"
 #include "notify/mysql_dialect.hpp"
 #include "notify/mysql_state.hpp"
+#include "notify/read_only.hpp"
 
 namespace hakit::notify {
 
@@ -139,6 +140,8 @@ int kill_client_sessions(Db& db, std::string* err) {
   return killed;
 }
 
+}  // namespace
+
 bool set_read_only(Db& db, const Dialect& dialect, bool on, std::string* err) {
   std::string e;
   if (!dialect.mariadb) {
@@ -151,6 +154,8 @@ bool set_read_only(Db& db, const Dialect& dialect, bool on, std::string* err) {
   }
   return exec(db, fmt::format("SET GLOBAL read_only={}", on ? "ON" : "OFF"), err);
 }
+
+namespace {
 
 Json positions(Db& db, const Dialect& dialect) {
   Json p = Json::object();
@@ -390,6 +395,11 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     if (!exec(*db, dialect.reset_all(c), &at.error)) return at;
   } else {
     d["replication"] = "none configured (already promoted, or never a replica)";
+  }
+  // The arbiter (when configured) renews and checks its lease right before the node writes.
+  if (ctx.before_writable && !ctx.before_writable(&at.error)) {
+    at.refused = true;
+    return at;
   }
   if (!set_read_only(*db, dialect, false, &at.error)) return at;
   ctx.writable_ms = std::chrono::duration_cast<Millis>(Clock::now() - ctx.started).count();
