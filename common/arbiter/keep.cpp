@@ -27,8 +27,8 @@ TickResult self_fence(LeaseKeeper& k, LocalDb& db, const config::Arbiter& a, con
                    {"lease_id", fmt::format("{:x}", r.lease_id)}};
   if (!holder.empty()) t.journal["holder"] = holder;
   if (!done) t.journal["error"] = err;
-  t.summary = done ? fmt::format("ARBITER CRITICAL - self-fenced (read_only=ON): {}", why)
-                   : fmt::format("ARBITER CRITICAL - must self-fence ({}) but cannot set read_only: {}",
+  t.summary = done ? fmt::format("self-fenced (read_only=ON): {}", why)
+                   : fmt::format("must self-fence ({}) but cannot set read_only: {}",
                                  why, err);
   // The lease is no longer a writer's: the next tick (read-only) releases it if it still exists.
   k.record().phase = Phase::kNone;
@@ -49,24 +49,24 @@ TickResult keep_tick(LeaseKeeper& k, LocalDb& db, const config::Arbiter& a, bool
     // and must find it), and say so.
     std::string e;
     if (r.holds() && !k.must_fence()) k.renew(&holder, &e);
-    return ok("ARBITER UNKNOWN - cannot read read_only of the local server: " + err, State::kUnknown);
+    return ok("cannot read read_only of the local server: " + err, State::kUnknown);
   }
   if (ro) {
     if (r.holds() && r.phase == Phase::kPromoting && promoter_alive) {
       if (k.renew(&holder, &err) == LeaseKeeper::Renewed::kYes)
-        return ok(fmt::format("ARBITER OK - promotion in progress, lease renewed (self-fence "
+        return ok(fmt::format("promotion in progress, lease renewed (self-fence "
                               "deadline in {})",
                               secs(k.ms_to_fence())));
-      return ok("ARBITER OK - promotion in progress, read-only; lease renewal failed: " + err);
+      return ok("promotion in progress, read-only; lease renewal failed: " + err);
     }
     if (r.holds() || r.phase != Phase::kNone) {
       // Demoted or fenced: hand the lease back so the other node need not wait for its TTL.
       const bool released = k.release(&err);
-      return ok(released ? "ARBITER OK - read-only; released the lease"
-                         : "ARBITER OK - read-only; lease not released (" + err +
+      return ok(released ? "read-only; released the lease"
+                         : "read-only; lease not released (" + err +
                                "), it expires by itself");
     }
-    return ok("ARBITER OK - read-only, holds no lease (standby)");
+    return ok("read-only, holds no lease (standby)");
   }
 
   // Writable: must hold the lease.
@@ -83,14 +83,14 @@ TickResult keep_tick(LeaseKeeper& k, LocalDb& db, const config::Arbiter& a, bool
       case LeaseKeeper::Renewed::kYes:
         r.phase = Phase::kHolding;
         r.promoter_pid = 0;
-        return ok(fmt::format("ARBITER OK - writable, lease held by {} (self-fence deadline in {})",
+        return ok(fmt::format("writable, lease held by {} (self-fence deadline in {})",
                               r.node, secs(k.ms_to_fence())));
       case LeaseKeeper::Renewed::kHeldByOther:
         return self_fence(k, db, a, fmt::format("the lease key names {}", holder), holder);
       case LeaseKeeper::Renewed::kFailed:
         if (k.must_fence())
           return self_fence(k, db, a, "lease renewal failed until the deadline: " + err, "");
-        return ok(fmt::format("ARBITER WARNING - lease renewal failed ({}); self-fence in {}", err,
+        return ok(fmt::format("lease renewal failed ({}); self-fence in {}", err,
                               secs(k.ms_to_fence())),
                   State::kWarning);
       case LeaseKeeper::Renewed::kLost:
@@ -103,7 +103,7 @@ TickResult keep_tick(LeaseKeeper& k, LocalDb& db, const config::Arbiter& a, bool
     case LeaseKeeper::Acquired::kYes: {
       r.phase = Phase::kHolding;
       r.promoter_pid = 0;
-      TickResult t = ok(fmt::format("ARBITER OK - writable without a lease{}: acquired it",
+      TickResult t = ok(fmt::format("writable without a lease{}: acquired it",
                                     lost.empty() ? "" : " (" + lost + ")"));
       t.journal = Json{{"kind", "arbiter"},   {"instance", r.instance}, {"arbiter", a.name},
                        {"event", "acquired"}, {"node", r.node},         {"reason", t.summary}};

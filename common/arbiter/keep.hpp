@@ -23,7 +23,7 @@ class LocalDb {
 /// What one tick decided.
 struct TickResult {
   State state = State::kOk;
-  std::string summary;      ///< one line for the operator
+  std::string summary;      ///< one line for the operator (without the "ARBITER OK - " prefix)
   bool fenced = false;      ///< this tick set the database read-only
   Json journal;             ///< an entry to journal (null when the tick is routine)
 };

@@ -223,9 +223,11 @@ bool LeaseKeeper::release(std::string* err) {
   if (rec_.holds() && !etcd_.revoke(rec_.lease_id, &e)) {
     ok = false;
     *err = e;
+  } else {
+    rec_.lease_id = 0;
   }
-  // Unreleased, the lease expires by itself within its TTL: either way this node holds nothing.
-  rec_.lease_id = 0;
+  // Unreleased, the lease expires by itself within its TTL; the id stays in the record so the
+  // next read-only tick tries again (the other node then need not wait for the TTL).
   rec_.phase = Phase::kNone;
   rec_.promoter_pid = 0;
   return ok;

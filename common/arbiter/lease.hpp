@@ -97,6 +97,7 @@ class LeaseKeeper {
   Renewed renew(std::string* holder, std::string* err);
 
   /// Deletes the key if it names this node and revokes the lease. Never touches another's key.
+  /// When etcd does not answer, the lease id stays in the record for the next try.
   bool release(std::string* err);
 
   /// True when the holder must be read-only now: it holds a lease and now >= fence_at.
