@@ -334,7 +334,9 @@ std::vector<MemberProbe> HttpEtcd::probe_members() {
                     &transport)) {
       p.reachable = true;
       p.version = a.value("version", "");
-      p.leader_known = codec::int64_field(a, "leader") != 0;
+      // Member ids are uint64 (often above INT64_MAX): only "present and not 0" matters.
+      const Json leader = a.value("leader", Json());
+      p.leader_known = (leader.is_string() && leader != "0") || (leader.is_number() && leader != 0);
     } else {
       p.error = e;
     }

@@ -249,3 +249,25 @@ def test_majority_down_holder_fences_before_its_lease_can_expire(cluster, pair, 
     assert cluster.get(a.key) == "nb"
     assert pair.replica.variable("read_only") == "OFF"
     assert pair.primary.variable("read_only") == "ON"
+
+
+def test_status_and_preflight(cluster, pair, nodes):
+    a, _ = nodes
+    r = a.run("hakit-arbiter", "preflight", verbose=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("ok  ") == 4, r.stdout  # 3 members + the write
+    assert "write " + a.key.rsplit("/", 1)[0] + "/preflight/na" in r.stdout, r.stdout
+    assert keep(a).returncode == 0
+    r = a.run("hakit-arbiter", "status", verbose=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("ARBITER OK - VI_1: held by na"), r.stdout
+    assert "lab 3/3 members reachable" in r.stdout
+    cluster.members[2].stop()
+    try:
+        r = a.run("hakit-arbiter", "status", verbose=False)
+        assert r.returncode == 1 and "2/3 members reachable" in r.stdout, r.stdout
+        r = a.run("hakit-arbiter", "preflight", verbose=False)
+        assert r.returncode == 1, r.stdout
+        assert f"FAIL lab: member {cluster.members[2].client_url}" in r.stdout, r.stdout
+    finally:
+        cluster.restart(cluster.members[2])
