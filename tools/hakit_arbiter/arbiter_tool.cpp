@@ -46,6 +46,22 @@ bool load(const config::Document& doc, const std::string& instance, config::Noti
   return true;
 }
 
+// status and preflight need only the instance's arbiter, not its actions or mysql secrets.
+bool load_arbiter_of(const config::Document& doc, const std::string& instance, config::Arbiter* out,
+                     std::string* err) {
+  const YAML::Node ref = doc.entry("instances", instance)["arbiter"];
+  if (!ref.IsDefined() || !ref.IsScalar()) {
+    *err = fmt::format("instance {} has no arbiter: key", instance);
+    return false;
+  }
+  config::Diagnostics diag(doc.where());
+  if (!config::load_arbiter(doc, ref.Scalar(), out, &diag)) {
+    *err = diag.items().empty() ? "arbiter config is not valid" : diag.items().front().render();
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 CheckResult keep(const config::Document& doc, const std::string& instance, const std::string& mysql,
@@ -98,13 +114,12 @@ CheckResult status(const config::Document& doc, const std::string& instance, not
   bool first = true;
   std::map<std::string, arbiter::Quorum> probed;
   for (const auto& name : names) {
-    config::NotifyConfig cfg;
+    config::Arbiter a;
     std::string err;
     CheckResult one{State::kOk, "", {}};
-    if (!load(doc, name, &cfg, &err)) {
+    if (!load_arbiter_of(doc, name, &a, &err)) {
       one = unknown(name + ": " + err);
     } else {
-      const config::Arbiter& a = cfg.arbiters.at(cfg.instances.at(name).arbiter);
       arbiter::HttpEtcd etcd(a);
       if (!probed.count(a.name)) probed[a.name] = arbiter::quorum(etcd.probe_members());
       const auto q = probed[a.name];
@@ -143,14 +158,13 @@ int preflight(const config::Document& doc, const std::string& instance, notify::
   bool ok = !names.empty();
   if (names.empty()) std::puts("FAIL no instance has an arbiter: key");
   for (const auto& name : names) {
-    config::NotifyConfig cfg;
+    config::Arbiter a;
     std::string err;
-    if (!load(doc, name, &cfg, &err)) {
+    if (!load_arbiter_of(doc, name, &a, &err)) {
       std::printf("FAIL %s: %s\n", name.c_str(), err.c_str());
       ok = false;
       continue;
     }
-    const config::Arbiter& a = cfg.arbiters.at(cfg.instances.at(name).arbiter);
     if (!done.insert(a.name).second) continue;
     arbiter::HttpEtcd etcd(a);
     for (const auto& item : arbiter::preflight(a, etcd)) {

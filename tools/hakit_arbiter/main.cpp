@@ -15,7 +15,8 @@ constexpr const char* kExamples = R"(  hakit-arbiter keep --instance VI_1
       who holds each instance's lease, TTL left, etcd members reachable (Nagios line)
   hakit-arbiter preflight
       every member reachable, credentials valid, a key written under the prefix
-Exit: keep/status 0 OK (or WARNING), 2 CRITICAL, 3 UNKNOWN; preflight 0 all passed, 1 not.
+Exit: keep 0 OK or WARNING (renewal failing, deadline not reached), 2 CRITICAL (self-fenced),
+3 UNKNOWN; status 0/1/2/3 as a Nagios plugin; preflight 0 all passed, 1 not.
 )";
 
 }  // namespace
