@@ -14,7 +14,7 @@ from fixtures import etcd
 from fixtures.mariadb import start_admin_pair
 from fixtures.notify_env import Node
 
-TTL_S = 4
+TTL_S = 6  # the default; a frozen leader costs an election (1-2 s) well inside ttl - margin
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ arbiters:
     prefix: {prefix}
     timeout: 300ms
     renew_interval: 1s
-    acquire_timeout: 6s
+    acquire_timeout: 8s
 instances:
   VI_1:
     arbiter: lab
