@@ -13,6 +13,7 @@ PACKAGES=(
   # tests: real servers and peers
   python3 python3-pytest python3-pymysql mariadb-server mariadb-client galera-4 nginx-light rsync
   keepalived openssl iproute2 nftables iputils-ping procps psmisc util-linux unzip  # unzip: the sitesync benchmark
+  etcd-server etcd-client  # the arbiter's tests: a real 3-member etcd (tests/fixtures/etcd.py)
   # benchmarks: the peer tools we compare with
   monitoring-plugins-basic monitoring-plugins-standard liburiparser1 hyperfine curl time
 )
@@ -36,7 +37,7 @@ fi
 
 # Debian starts packaged daemons on install where an init system runs; the tests start their
 # own instances on other ports and must not fight a system one over a datadir or port.
-for svc in mariadb nginx keepalived rsync; do
+for svc in mariadb nginx keepalived rsync etcd; do
   if command -v systemctl >/dev/null && systemctl is-active --quiet "$svc" 2>/dev/null; then
     systemctl stop "$svc" || true
     systemctl disable "$svc" >/dev/null 2>&1 || true

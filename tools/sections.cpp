@@ -4,6 +4,7 @@
 
 #include "check_http_200/config.hpp"
 #include "check_mysql_slave/config.hpp"
+#include "common/arbiter/config.hpp"
 #include "common/mysql_profile.hpp"
 #include "hakitd/config.hpp"
 #include "notify/config.hpp"
@@ -70,6 +71,9 @@ const std::vector<config::Section>& all() {
        "the resident daemon: checks run in-process with hysteresis into keepalived track "
        "files, and keepalived's notify FIFO",
        config::validate_daemon},
+      {"arbiters", "notify_master, notify_backup, hakit-arbiter",
+       "etcd clusters that grant the writable master of an instance its lease by name",
+       config::validate_arbiters},
   };
   return kSections;
 }

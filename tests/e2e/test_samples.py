@@ -20,7 +20,7 @@ DEPLOYMENTS = ("monitoring-pair", "nagios-standby", "galera", "ordered-resources
 @pytest.fixture(scope="module")
 def installed():
     inst = InstalledTools(names=("check_http_200", "check_mysql_slave", "notify_master",
-                                 "notify_backup"))
+                                 "notify_backup", "hakit-arbiter"))
     yield inst
     inst.close()
 
@@ -105,7 +105,7 @@ def test_example_passes_check_config(name, tmp_path):
     cfg.write_text(text)
     cfg.chmod(0o600)
     for t in ("notify_master", "check_mysql_slave", "check_http_200", "sitesync", "hakit-status",
-              "hakitd"):
+              "hakitd", "hakit-arbiter"):
         assert built(t), f"{t} not built"
         r = run([built(t), "--config", str(cfg), "--check-config"])
         assert r.returncode == 0, f"{t} --check-config {name}: {r.stdout}{r.stderr}"

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from fixtures.common import stop_pid
-from fixtures.mariadb import ADMIN_PRIVILEGES, require, start_pair
+from fixtures.mariadb import require, start_admin_pair
 from fixtures.notify_env import Node
 from fixtures.smtp_sink import SmtpSink
 from fixtures.webhook import WebhookReceiver
@@ -19,14 +19,7 @@ PY = "/usr/bin/python3"
 
 
 def _pair(gtid):
-    p = start_pair(gtid=gtid)
-    try:
-        p.creds = p.primary.create_user("hakit", privileges=ADMIN_PRIVILEGES)
-        p.wait_caught_up()
-    except BaseException:
-        p.destroy()
-        raise
-    return p
+    return start_admin_pair(gtid=gtid)
 
 
 @pytest.fixture

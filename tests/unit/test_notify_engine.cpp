@@ -193,6 +193,7 @@ struct Fixture {
       cfg.mysql.merge(one.mysql);
       cfg.notifications.merge(one.notifications);
       cfg.sync.merge(one.sync);
+      cfg.arbiters.merge(one.arbiters);
     }
   }
   Outcome fire(const std::string& state, const std::string& instance = "VI_1") {

@@ -2,6 +2,7 @@
 // The action engine: each action with its timeout, retries with backoff (local recovery
 // before giving up), and on_failure. Built-in action kinds live in actions.cpp and mysql.cpp.
 #include <chrono>
+#include <functional>
 #include <string>
 
 #include "notify/config.hpp"
@@ -34,6 +35,8 @@ struct RunContext {
   std::string message;              ///< why it failed
   Clock::time_point started = Clock::now();  ///< process start (promotion latency base)
   std::int64_t writable_ms = -1;    ///< mysql_promote: process start → read_only=OFF
+  /// mysql_promote calls it right before read_only=OFF; false (+ why) refuses the promotion.
+  std::function<bool(std::string*)> before_writable;
 };
 
 /// Runs one attempt of `a`, bounded by `deadline`.

@@ -260,6 +260,7 @@ void parse_instance(MapReader& e, Instance* out) {
   out->min_interval = e.duration("min_interval", out->min_interval, Millis(0), Millis(86'400'000));
   out->lock_timeout = e.duration("lock_timeout", out->lock_timeout, Millis(0), Millis(86'400'000));
   out->alerts = e.strings("alerts");
+  out->arbiter = e.string("arbiter", "");
   e.finish();
 }
 
@@ -333,6 +334,18 @@ void resolve_references(const Document& doc, const std::string& name, const Inst
   }
 }
 
+// `arbiter: NAME` must name an arbiters: entry (read strictly: a promotion depends on it).
+void check_arbiter_reference(const Document& doc, const std::string& name, const Instance& inst,
+                             Diagnostics* diag, Arbiter* out) {
+  if (doc.entry("arbiters", inst.arbiter).IsDefined()) {
+    load_arbiter(doc, inst.arbiter, out, diag);
+    return;
+  }
+  const YAML::Node at = doc.entry("instances", name)["arbiter"];
+  diag->error(at, fmt::format("instances.{}.arbiter", name),
+              missing_entry(doc, "arbiter", inst.arbiter, doc.entry_names("arbiters")));
+}
+
 }  // namespace
 
 NotifyConfig notify_core(const Document& doc) {
@@ -367,6 +380,8 @@ bool load_notify_config(const Document& doc, const std::string& instance, Notify
     else if (section == "sync")
       out->sync.insert(ref);
   });
+  if (!inst.arbiter.empty())
+    check_arbiter_reference(doc, instance, inst, diag, &out->arbiters[inst.arbiter]);
   return diag->items().size() == before;
 }
 
@@ -381,6 +396,8 @@ void validate_instances(const Document& doc, Diagnostics& diag) {
     // References are checked even when the entry has other problems: one run lists them all.
     parse_entry(doc, "instances", name, parse_instance, &inst, &diag);
     resolve_references(doc, name, inst, &diag, [](const std::string&, const std::string&) {});
+    Arbiter a;
+    if (!inst.arbiter.empty()) check_arbiter_reference(doc, name, inst, &diag, &a);
   }
 }
 

@@ -9,6 +9,7 @@
 #include <variant>
 #include <vector>
 
+#include "common/arbiter/config.hpp"
 #include "common/config.hpp"
 #include "common/mysql_profile.hpp"
 #include "common/units.hpp"
@@ -132,6 +133,7 @@ struct Instance {
   /// notifications: channels told about split brain, a promotion that could not fence the
   /// old master, and errant transactions found at a rejoin.
   std::vector<std::string> alerts;
+  std::string arbiter;         ///< arbiters: entry whose lease gates promotion ("" = none)
 };
 
 /// E-mail over SMTP (libcurl).
@@ -174,6 +176,7 @@ struct NotifyConfig : Core {
   std::map<std::string, MysqlProfile> mysql;          ///< profiles its actions name
   std::map<std::string, Notification> notifications;  ///< channels its actions name
   std::set<std::string> sync;                         ///< jobs its sync actions name
+  std::map<std::string, Arbiter> arbiters;            ///< the instance's arbiter, if any
 };
 
 /// The shared settings and instance names only (enough for --clear-failover-flag).

@@ -13,6 +13,7 @@
 #include "notify/mysql_dialect.hpp"
 #include "notify/mysql_state.hpp"
 #include "notify/partition.hpp"
+#include "notify/read_only.hpp"
 
 namespace hakit::notify {
 
@@ -140,6 +141,8 @@ int kill_client_sessions(Db& db, std::string* err) {
   return killed;
 }
 
+}  // namespace
+
 bool set_read_only(Db& db, const Dialect& dialect, bool on, std::string* err) {
   std::string e;
   if (!dialect.mariadb) {
@@ -152,6 +155,8 @@ bool set_read_only(Db& db, const Dialect& dialect, bool on, std::string* err) {
   }
   return exec(db, fmt::format("SET GLOBAL read_only={}", on ? "ON" : "OFF"), err);
 }
+
+namespace {
 
 Json positions(Db& db, const Dialect& dialect) {
   Json p = Json::object();
@@ -515,6 +520,11 @@ Attempt mysql_promote(const config::MysqlPromoteSpec& spec, RunContext& ctx,
     return db->query("SELECT @@GLOBAL.read_only AS ro", &rows, &e) && !rows.empty() &&
            (field(rows[0], "ro") == "0" || field(rows[0], "ro") == "OFF");
   }();
+  // The arbiter (when configured) renews and checks its lease right before the node writes.
+  if (ctx.before_writable && !ctx.before_writable(&at.error)) {
+    at.refused = true;
+    return at;
+  }
   if (!set_read_only(*db, dialect, false, &at.error)) return at;
   ctx.writable_ms = std::chrono::duration_cast<Millis>(Clock::now() - ctx.started).count();
   ctx.positions = positions(*db, dialect);

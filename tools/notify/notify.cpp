@@ -14,6 +14,7 @@
 #include "common/lock.hpp"
 #include "notify/actions.hpp"
 #include "notify/partition.hpp"
+#include "notify/arbiter_gate.hpp"
 
 namespace hakit::notify {
 
@@ -323,9 +324,23 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
     }
   }
 
+  // With an arbiter, nothing of a promotion runs before this node holds the lease.
+  std::optional<ArbiterGate> gate;
+  if (!inst.arbiter.empty()) gate.emplace(ev.instance, cfg, svc);
+  if (gate && ev.promotion() && !gate->acquire(&j, &err)) {
+    out.code = ExitCode::kRefused;
+    out.decision = "refused";
+    out.message = fmt::format("{}: promotion refused: {}; no action ran, the database stays "
+                              "read-only", what, err);
+    write_metrics_file(cfg, ev.instance, st);
+    return finish(out, cfg, true);
+  }
+
   out.decision = "ran";
   RunContext ctx{ev, cfg, config_path, svc, from};
   ctx.started = ev.received == Clock::time_point{} ? kProcessStart : ev.received;
+  if (gate && ev.promotion())
+    ctx.before_writable = [&gate](std::string* why) { return gate->before_writable(why); };
   const auto& list = ev.promotion() ? inst.promote : inst.demote;
   spdlog::info("{}: {} ({} action{}), was {}", what, ev.promotion() ? "promoting" : "demoting",
                list.size(), list.size() == 1 ? "" : "s", from.empty() ? "unknown" : from);
@@ -351,6 +366,8 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   j["positions"] = ctx.positions;
   if (ctx.writable_ms >= 0) j["writable_ms"] = ctx.writable_ms;
   const bool ok = failed_label.empty();
+  if (gate && ev.promotion()) gate->after_promotion(ok, &j);
+  if (gate && !ev.promotion()) gate->after_demotion(&j);
   if (ok || !ev.promotion()) {
     // keepalived has moved us whatever our actions did; a failed promotion keeps the old role
     // so sitesync's `when:` gate does not treat a half-promoted node as the master.

@@ -75,6 +75,11 @@ Services real_services() {
   s.addresses = &addresses;
   s.messenger = &messenger;
   s.sleep = [](Millis d) { std::this_thread::sleep_for(d); };
+  static arbiter::BootClock clock;
+  s.clock = &clock;
+  s.etcd = [](const config::Arbiter& a) -> std::unique_ptr<arbiter::Etcd> {
+    return std::make_unique<arbiter::HttpEtcd>(a);
+  };
   char buf[4096] = {};
   ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
   std::string exe = n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/arbiter/lease.hpp"
 #include "notify/config.hpp"
 #include "common/mysql/connection.hpp"
 #include "common/process.hpp"
@@ -88,6 +89,9 @@ struct Services {
   Messenger* messenger = nullptr;
   std::function<void(Millis)> sleep;  ///< pauses (backoff, catch-up polling)
   std::string self_dir;               ///< directory of our binary: sitesync lives beside it
+  /// The arbiter's etcd client for an arbiters: entry (tests return a fake).
+  std::function<std::unique_ptr<arbiter::Etcd>(const config::Arbiter&)> etcd;
+  arbiter::Clock* clock = nullptr;    ///< the arbiter's monotonic clock (CLOCK_BOOTTIME)
 };
 
 /// The real services (process-wide singletons).

@@ -19,7 +19,7 @@ constexpr const char* kExamples = R"(  notify_master --instance VI_1
   notify_master --clear-failover-flag --reason "old master re-attached as replica"
       let log copying (sitesync) resume after a failover
 Exit: 0 done or nothing to do (stale/superseded event), 1 an action failed, 2 refused
-(catch-up timeout, anti-flap), 3 bad arguments or config (nothing changed).
+(catch-up timeout, anti-flap, arbiter lease not held), 3 bad arguments or config (nothing changed).
 )";
 
 }  // namespace

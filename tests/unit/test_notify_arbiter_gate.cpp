@@ -1,0 +1,168 @@
+// The arbiter gate of notify_master / notify_backup with a fake etcd and a fake server: no
+// promote action runs without the lease, the lease is kept while writable and handed back
+// once the database is read-only.
+#include <doctest/doctest.h>
+
+#include "common/arbiter/lease.hpp"
+#include "helper/config_doc.hpp"
+#include "helper/fake_etcd.hpp"
+#include "helper/support.hpp"
+#include "notify/notify.hpp"
+
+using namespace hakit;
+using namespace hakit::notify;
+using hakit::test::EtcdProxy;
+using hakit::test::FakeClock;
+using hakit::test::FakeEtcd;
+
+namespace {
+
+class Server : public Db {
+ public:
+  bool read_only = true;
+  std::vector<std::string> statements;
+  bool query(const std::string& sql, std::vector<mysql::Row>* rows, std::string*) override {
+    rows->clear();
+    if (sql.find("read_only") != std::string::npos)
+      rows->push_back({{"ro", read_only ? "1" : "0"}});
+    else if (sql.rfind("SELECT", 0) == 0)
+      rows->push_back({{"v", ""}});
+    return true;  // SHOW SLAVE STATUS: no rows (not a replica)
+  }
+  bool exec(const std::string& sql, std::string*) override {
+    statements.push_back(sql);
+    if (sql == "SET GLOBAL read_only=OFF") read_only = false;
+    if (sql == "SET GLOBAL read_only=ON") read_only = true;
+    return true;
+  }
+  bool is_mariadb() const override { return true; }
+  std::string quote(const std::string& s) const override { return "'" + s + "'"; }
+};
+
+class Connector : public DbConnector {
+ public:
+  Server server;
+  std::unique_ptr<Db> open(const config::MysqlProfile&, Millis, std::string*) override {
+    return std::make_unique<Proxy>(server);
+  }
+
+ private:
+  struct Proxy : Db {
+    explicit Proxy(Server& s) : s(s) {}
+    Server& s;
+    bool query(const std::string& q, std::vector<mysql::Row>* r, std::string* e) override {
+      return s.query(q, r, e);
+    }
+    bool exec(const std::string& q, std::string* e) override { return s.exec(q, e); }
+    bool is_mariadb() const override { return true; }
+    std::string quote(const std::string& x) const override { return s.quote(x); }
+  };
+};
+
+struct Gate {
+  test::TempDir dir;
+  FakeClock clock;
+  FakeEtcd etcd{clock};
+  Connector db;
+  Services svc;
+  config::NotifyConfig cfg;
+  config::Arbiter arbiter;
+
+  Gate() {
+    svc.db = &db;
+    svc.clock = &clock;
+    svc.sleep = [this](Millis d) { clock.sleep(d); };
+    svc.etcd = [this](const config::Arbiter&) -> std::unique_ptr<arbiter::Etcd> {
+      return std::make_unique<EtcdProxy>(etcd);
+    };
+    const std::string text = "state_dir: " + dir.path() + "/state\nrun_dir: " + dir.path() +
+                             "/run\nmysql:\n  local: {port: 3306}\narbiters:\n  lab: {endpoints: "
+                             "[http://127.0.0.1:2379], node: n1, ttl: 6s, acquire_timeout: 3s}\n"
+                             "instances:\n  VI_1:\n    arbiter: lab\n    promote: [{mysql_promote: "
+                             "local}]\n    demote: [{mysql_demote: local}]\n";
+    config::Document doc;
+    std::string problems;
+    REQUIRE_MESSAGE(test::make_doc(text, &doc, &problems), problems);
+    config::Diagnostics diag("hakit.yaml");
+    REQUIRE_MESSAGE(config::load_notify_config(doc, "VI_1", &cfg, &diag), diag.render());
+    arbiter = cfg.arbiters.at("lab");
+  }
+  Outcome fire(const std::string& state) {
+    Event ev;
+    ev.instance = "VI_1";
+    ev.state = state;
+    return handle_event(ev, cfg, "/etc/hakit/hakit.yaml", svc);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("arbiter gate: no promote action runs while another node holds the lease") {
+  Gate g;
+  config::Arbiter other = g.arbiter;
+  other.node = "n2";
+  arbiter::LeaseKeeper n2(other, "VI_1", g.etcd, g.clock, {});
+  std::string holder, err;
+  REQUIRE(n2.acquire(Millis(0), &holder, &err) == arbiter::LeaseKeeper::Acquired::kYes);
+  const std::int64_t t0 = g.clock.now;  // n2's 6 s lease outlives n1's 3 s wait
+  Outcome out = g.fire("MASTER");
+  CHECK(out.code == ExitCode::kRefused);
+  CHECK(out.decision == "refused");
+  CHECK(g.clock.now - t0 >= 3000);  // waited acquire_timeout, then gave up
+  CHECK(out.journal["arbiter"]["lease"] == "refused");
+  CHECK(out.journal["arbiter"]["holder"] == "n2");
+  CHECK(out.message.find("held by n2") != std::string::npos);
+  CHECK(g.db.server.statements.empty());  // mysql_promote never ran
+  CHECK(g.db.server.read_only);
+  CHECK(g.etcd.holder("/hakit/VI_1") == "n2");
+}
+
+TEST_CASE("arbiter gate: promoted with the lease, handed back after the demotion") {
+  Gate g;
+  Outcome out = g.fire("MASTER");
+  REQUIRE_MESSAGE(out.code == ExitCode::kSuccess, out.message);
+  CHECK_FALSE(g.db.server.read_only);
+  CHECK(out.journal["arbiter"]["lease"] == "held");
+  CHECK(g.etcd.holder("/hakit/VI_1") == "n1");
+  std::string err;
+  auto rec = arbiter::read_record(g.cfg.run_dir, "VI_1", &err);
+  CHECK(rec.holds());
+  CHECK(rec.phase == arbiter::Phase::kHolding);
+
+  out = g.fire("BACKUP");
+  REQUIRE_MESSAGE(out.code == ExitCode::kSuccess, out.message);
+  CHECK(g.db.server.read_only);
+  CHECK(out.journal["arbiter"]["lease"] == "released");
+  CHECK(g.etcd.holder("/hakit/VI_1").empty());
+  CHECK_FALSE(arbiter::read_record(g.cfg.run_dir, "VI_1", &err).holds());
+}
+
+TEST_CASE("arbiter gate: a lease lost during the catch-up stops the promotion before read_only=OFF") {
+  Gate g;
+  // The lease vanishes between the acquire and mysql_promote's last step (an operator deleted
+  // the key, or the node was cut off long enough): the hook refuses, the server stays read-only.
+  bool dropped = false;
+  g.svc.etcd = [&](const config::Arbiter&) -> std::unique_ptr<arbiter::Etcd> {
+    struct Dropping : EtcdProxy {
+      Dropping(FakeEtcd& e, bool* d) : EtcdProxy(e), e(e), dropped(d) {}
+      FakeEtcd& e;
+      bool* dropped;
+      bool keepalive(std::int64_t id, std::int64_t* t, std::string* err) override {
+        if (!*dropped) {
+          *dropped = true;
+          e.keys.clear();  // the key is gone, the lease still alive
+        }
+        return EtcdProxy::keepalive(id, t, err);
+      }
+    };
+    return std::make_unique<Dropping>(g.etcd, &dropped);
+  };
+  Outcome out = g.fire("MASTER");
+  CHECK(out.code == ExitCode::kRefused);
+  CHECK(dropped);
+  CHECK(g.db.server.read_only);
+  CHECK(std::find(g.db.server.statements.begin(), g.db.server.statements.end(),
+                  "SET GLOBAL read_only=OFF") == g.db.server.statements.end());
+  CHECK(out.message.find("before read_only=OFF") != std::string::npos);
+  CHECK(out.journal["arbiter"]["lease"].get<std::string>().find("released") == 0);
+}
