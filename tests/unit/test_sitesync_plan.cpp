@@ -56,6 +56,9 @@ TEST_CASE("sitesync argv: copy pass mirrors contents, counts deletions without d
   CHECK(has(a, "--log-file-format=%i %l %n"));
   CHECK(has(a, "--timeout=120"));
   CHECK(has(a, "--contimeout=15"));
+  CHECK_FALSE(has(a, "--delay-updates"));  // the default: files appear one by one, complete
+  j.delay_updates = true;
+  a = build_rsync_argv(j, Pass::kCopy, o);
   CHECK(has(a, "--partial-dir=.rsync-partial"));
   CHECK(has(a, "--delay-updates"));
   // rsync's own ".NAME.XXXXXX" beside NAME: no --temp-dir (a cross-directory rename per file).

@@ -445,6 +445,7 @@ TEST_CASE("status --check: the guard's verdict (fenced, errant, split brain) is 
   res = check_of(split);
   CHECK(res.state == State::kCritical);
   CHECK(res.summary.find("VI_1: SPLIT BRAIN since 2026-11-22T02:00:00Z") != std::string::npos);
+}
 
 TEST_CASE("status: hakitd's probes, and a warning when hakitd is gone") {
   TempStateDir dir;

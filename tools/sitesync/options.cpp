@@ -80,6 +80,7 @@ void apply(const Options& o, config::SyncJob* j) {
   if (o.after_timeout) j->after_timeout = *o.after_timeout;
   if (o.ignore_failover_flag) j->skip_on_failover_flag = false;
   if (o.no_delay_updates) j->delay_updates = false;
+  if (o.delay_updates) j->delay_updates = true;
   if (o.follow_dest_symlink) j->follow_dest_symlink = true;
   if (o.site_home) j->site_home = *o.site_home;
   if (!o.aggregate.empty()) j->aggregate = o.aggregate;
@@ -178,8 +179,12 @@ std::unique_ptr<CLI::App> make_cli(Options* o) {
                      "Hard limit of the after-command (default 10m)", "DURATION");
   app->add_flag("--ignore-failover-flag", o->ignore_failover_flag,
                 "Run even while the failover flag is set");
+  app->add_flag("--delay-updates", o->delay_updates,
+                "All files of a pass appear together at its end (rsync --delay-updates; costs "
+                "rsync a second rename per file)");
   app->add_flag("--no-delay-updates", o->no_delay_updates,
-                "Files appear one by one (each still complete) instead of all at the end");
+                "Files appear one by one, each complete (the default; overrides "
+                "delay_updates: true)");
   app->add_flag("--progress", o->progress, "Show rsync progress even when not on a terminal");
   app->add_flag("--no-progress", o->no_progress, "No progress, even on a terminal");
   app->add_flag("--follow-dest-symlink", o->follow_dest_symlink,

@@ -36,6 +36,7 @@ struct Options {
   std::optional<Millis> after_timeout;
   bool ignore_failover_flag = false;
   bool no_delay_updates = false;
+  bool delay_updates = false;     ///< --delay-updates: all files of a pass appear together
   bool progress = false, no_progress = false;
   bool follow_dest_symlink = false;
   std::optional<std::string> site_home;     ///< getperf site home (ad hoc: the current dir)
