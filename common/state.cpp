@@ -229,7 +229,7 @@ bool set_failover_flag(const std::string& state_dir, const FailoverFlag& flag, s
          {"set_by", flag.set_by},
          {"reason", flag.reason},
          {"instance", flag.instance}};
-  return write_file_atomic(flag_path(state_dir), j.dump() + "\n", 0644, err);
+  return write_file_atomic(flag_path(state_dir), dump_json(j) + "\n", 0644, err);
 }
 
 bool clear_failover_flag(const std::string& state_dir, std::string* err) {
@@ -289,7 +289,7 @@ bool write_role(const std::string& state_dir, const std::string& instance, const
                 std::string* err) {
   if (!valid_instance_name(instance, err)) return false;
   Json j{{"role", r.role}, {"time", r.time.empty() ? now_rfc3339() : r.time}, {"event", r.event}};
-  return write_file_atomic(role_path(state_dir, instance), j.dump() + "\n", 0644, err);
+  return write_file_atomic(role_path(state_dir, instance), dump_json(j) + "\n", 0644, err);
 }
 
 namespace {

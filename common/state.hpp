@@ -12,6 +12,12 @@ namespace hakit {
 
 using Json = nlohmann::json;
 
+/// Compact JSON text. Strings from outside (a server's error message, a web page) may not be
+/// UTF-8: invalid bytes become U+FFFD instead of an exception that would kill a daemon.
+inline std::string dump_json(const Json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, Json::error_handler_t::replace);
+}
+
 /// Appends one JSON object per line. Appends from several processes never interleave (one
 /// write() under an flock), each line is fsync'd before append() returns.
 class Journal {

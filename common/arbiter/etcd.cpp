@@ -85,7 +85,7 @@ std::int64_t int64_field(const Json& j, const char* name) {
 std::string error_of(const Json& j) {
   if (!j.is_object() || !j.contains("error")) return "";
   const Json& e = j["error"];
-  std::string msg = e.is_string() ? e.get<std::string>() : e.dump();
+  std::string msg = e.is_string() ? e.get<std::string>() : dump_json(e);
   if (j.contains("code") && j["code"].is_number()) msg += fmt::format(" (code {})", j["code"].get<int>());
   return msg;
 }
@@ -222,7 +222,7 @@ bool HttpEtcd::authenticate(const std::string& endpoint, Millis timeout, std::st
   Json body{{"name", arbiter_.user}, {"password", secret.reveal()}};
   Json answer;
   bool transport = false;
-  if (!post(endpoint, "/v3/auth/authenticate", body.dump(), timeout, &answer, err, &transport)) return false;
+  if (!post(endpoint, "/v3/auth/authenticate", dump_json(body), timeout, &answer, err, &transport)) return false;
   token_ = answer.value("token", "");
   if (token_.empty()) {
     *err = endpoint + ": authentication answered no token";
@@ -237,7 +237,7 @@ bool HttpEtcd::call(const std::string& path, const Json& body, Json* answer, std
   std::vector<std::string> order = arbiter_.endpoints;
   if (auto it = std::find(order.begin(), order.end(), preferred_); it != order.end())
     std::rotate(order.begin(), it, it + 1);
-  const std::string text = body.dump();
+  const std::string text = dump_json(body);
   std::string errors;
   for (size_t i = 0; i < order.size(); ++i) {
     auto left = std::chrono::duration_cast<Millis>(deadline - SteadyClock::now());
@@ -275,7 +275,7 @@ bool HttpEtcd::grant(std::int64_t ttl_s, std::int64_t* id, std::int64_t* granted
   *id = codec::int64_field(a, "ID");
   *granted_s = codec::int64_field(a, "TTL");
   if (*id == 0 || *granted_s <= 0) {
-    *err = "lease grant answered without an ID or TTL: " + a.dump();
+    *err = "lease grant answered without an ID or TTL: " + dump_json(a);
     return false;
   }
   return true;
@@ -330,7 +330,7 @@ std::vector<MemberProbe> HttpEtcd::probe_members() {
     std::string e;
     if (!authenticate(ep, arbiter_.timeout, &e)) {
       p.error = e;
-    } else if (post(ep, "/v3/maintenance/status", Json::object().dump(), arbiter_.timeout, &a, &e,
+    } else if (post(ep, "/v3/maintenance/status", dump_json(Json::object()), arbiter_.timeout, &a, &e,
                     &transport)) {
       p.reachable = true;
       p.version = a.value("version", "");

@@ -89,7 +89,7 @@ LeaseRecord read_record(const std::string& run_dir, const std::string& instance,
 bool write_record(const std::string& run_dir, const LeaseRecord& r, std::string* err) {
   LeaseRecord w = r;
   w.boot_id = boot_id();
-  return write_file_atomic(record_path(run_dir, r.instance), w.to_json().dump() + "\n", 0644, err,
+  return write_file_atomic(record_path(run_dir, r.instance), dump_json(w.to_json()) + "\n", 0644, err,
                            Durability::kAtomicOnly);
 }
 

@@ -136,8 +136,10 @@ def test_checks_drive_the_track_files(lab):
     wait_for("the status file shows the failures", lambda: not site_status()["healthy"])
     site = site_status()
     assert site["probes"] > 10 and site["failures"] >= 2, site
+    # Written just before the status file, so at least as new as what site_status() read.
     prom = read(os.path.join(lab.d, "state", "metrics", "hakit_daemon.prom"))
-    assert 'hakit_daemon_check_healthy{check="site"} 0' in prom, prom
+    assert 'hakit_daemon_check_healthy{check="site"} 0' in prom, \
+        (prom, read(os.path.join(lab.d, "hakit.log")))
 
 
 def test_fifo_events_run_through_the_engine(lab):

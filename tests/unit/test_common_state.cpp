@@ -308,3 +308,10 @@ TEST_CASE("time and host helpers") {
   CHECK(t.back() == 'Z');
   CHECK_FALSE(hostname().empty());
 }
+
+TEST_CASE("dump_json: bytes that are not UTF-8 become U+FFFD instead of an exception") {
+  // A latin1 server message ("Zugriff verweigert für"), truncated inside a UTF-8 sequence.
+  Json j{{"reason", std::string("f\xfcr \xe2\x82")}};
+  CHECK_THROWS(j.dump());
+  CHECK(dump_json(j) == "{\"reason\":\"f\xef\xbf\xbdr \xef\xbf\xbd\"}");
+}

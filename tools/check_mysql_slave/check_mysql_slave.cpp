@@ -246,7 +246,7 @@ void record_guard(const Options& opts, const GuardFacts& f, const CheckResult& r
     st["since"] = now_rfc3339();
   }
   st["last"] = {{"time", now_rfc3339()}, {"state", state_name(r.state)}, {"summary", r.summary}};
-  if (!write_file_atomic(path, st.dump() + "\n", 0644, &err)) spdlog::debug("{}: {}", path, err);
+  if (!write_file_atomic(path, dump_json(st) + "\n", 0644, &err)) spdlog::debug("{}: {}", path, err);
   std::vector<std::pair<std::string, std::string>> l{{"instance", name}};
   std::vector<Metric> m{
       {"hakit_split_brain", "1 while this node and its peer are both writable masters", "gauge", l,

@@ -128,7 +128,7 @@ std::string join_nonempty(const std::vector<std::string>& parts) {
 }  // namespace
 
 std::string describe_entry(const Json& e) {
-  if (!e.is_object()) return e.dump();
+  if (!e.is_object()) return dump_json(e);
   std::string outcome = first_string(e, {"outcome", "result", "status"});
   std::string detail = first_string(e, {"error", "message", "reason"});
   std::string kind = first_string(e, {"kind", "type"});

@@ -436,12 +436,13 @@ void Daemon::write_status() {
                "counter",
                {},
                static_cast<double>(fifo_garbage_.load())});
+  // Metrics first: a reader that sees a new status file finds metrics at least as new.
   std::string err;
-  if (!write_file_atomic(doc->state_dir + "/hakitd.json", j.dump() + "\n", 0644, &err,
-                         Durability::kAtomicOnly))
-    spdlog::warn("status: {}", err);
   if (!write_metrics(doc->metrics_path() + "/hakit_daemon.prom", m, &err))
     spdlog::warn("metrics: {}", err);
+  if (!write_file_atomic(doc->state_dir + "/hakitd.json", dump_json(j) + "\n", 0644, &err,
+                         Durability::kAtomicOnly))
+    spdlog::warn("status: {}", err);
 }
 
 int Daemon::run() {

@@ -85,7 +85,7 @@ Attempt run_notify(const config::NotifySpec& a, RunContext& ctx, Clock::time_poi
   }
   if (const auto& hook = it->second.webhook) {
     std::string err;
-    bool sent = ctx.svc.messenger->post_json(*hook, webhook_document(ctx).dump(),
+    bool sent = ctx.svc.messenger->post_json(*hook, dump_json(webhook_document(ctx)),
                                              remaining(deadline), &err);
     at.details["webhook"] = sent ? "sent" : err;
     if (!sent) errors.push_back("webhook: " + err);
@@ -109,7 +109,7 @@ Millis remaining(Clock::time_point deadline) {
 std::map<std::string, std::string> placeholders(const RunContext& ctx) {
   std::string positions;
   for (const auto& [k, v] : ctx.positions.items())
-    positions += (positions.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    positions += (positions.empty() ? "" : ", ") + k + "=" + (v.is_string() ? v.get<std::string>() : dump_json(v));
   std::string actions;
   for (const auto& r : ctx.actions)
     actions += fmt::format("  {}: {}{}{}\n", r.value("action", ""), r.value("outcome", ""),

@@ -382,7 +382,7 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   st["last_transition"] = {{"time", now_rfc3339()},   {"epoch_ms", epoch_ms()},
                            {"state", ev.state},       {"outcome", ok ? "ok" : ctx.outcome},
                            {"ticket", ticket}};
-  if (!write_file_atomic(instance_state_path(cfg, ev.instance), st.dump() + "\n", 0644, &err))
+  if (!write_file_atomic(instance_state_path(cfg, ev.instance), dump_json(st) + "\n", 0644, &err))
     spdlog::error("{}: cannot write {}: {}", what, instance_state_path(cfg, ev.instance), err);
   write_metrics_file(cfg, ev.instance, st);
 

@@ -198,7 +198,7 @@ void alert(RunContext& ctx, const std::string& kind, const std::string& text, Js
                {"alert", kind},         {"instance", ctx.event.instance},
                {"host", node_name()},   {"time", now_rfc3339()},
                {"text", text},          {"state", ctx.event.state}};
-      bool sent = ctx.svc.messenger->post_json(*hook, doc.dump(),
+      bool sent = ctx.svc.messenger->post_json(*hook, dump_json(doc),
                                                std::min(hook->timeout, kAlertTimeout), &err);
       record[name + ".webhook"] = sent ? "sent" : err;
     }
