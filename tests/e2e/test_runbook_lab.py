@@ -82,13 +82,18 @@ def test_switchover_and_reattach_as_written():
         assert role_and_vip(s2) == ("master", True), s2
         assert not pair.dbs["n2"].read_only() and pair.dbs["n1"].read_only()
 
-        # 3. on A: leave maintenance; nopreempt keeps the VIP on n2, n1 becomes BACKUP.
+        # 3. on A: leave maintenance. n2's promotion fenced n1 (read-only, not replicating:
+        # stale from n2's first write on), so n1's guard keeps it FAULT: no VIP, no vote.
         documented("rm /etc/hakit/maintenance")
         os.unlink(pair.maintenance("n1"))
-        pair.wait_journal("n1", "BACKUP", timeout=60)
-        wait(lambda: role_and_vip(pair.status("n1")) == ("backup", False), 30, "n1 backup")
+        documented("check_mysql_slave --config /etc/hakit/hakit.yaml --check guard")
+        wait(lambda: pair.tool("n1", "check_mysql_slave", "--check", "guard").returncode == 2
+             and not os.path.exists(pair.maintenance("n1")), 30, "n1's guard on the mark")
+        r = pair.tool("n1", "check_mysql_slave", "--check", "guard")
+        assert r.stdout.startswith("MYSQL CRITICAL - fenced by"), r.stdout
         time.sleep(3)
         assert pair.lab.has_vip("n2") and not pair.lab.has_vip("n1")
+        assert pair.ka["n1"].state() == "FAULT", pair.ka["n1"].state()
 
         # After a failover, 2.: the re-attach statement from A's journal; A is read-only.
         filt = 'select(.kind == "transition") | .actions[]?.details.rejoin_statement // empty'
@@ -126,6 +131,20 @@ def test_switchover_and_reattach_as_written():
         documented("check_mysql_slave --config /etc/hakit/hakit.yaml --check replica")
         r = pair.tool("n1", "check_mysql_slave", "--check", "replica")
         assert r.returncode == 0, r.stdout + r.stderr
+
+        # 4b.: n1 replicates from n2 again: clear its fence mark; n1 becomes BACKUP, n2 keeps
+        # the VIP (nopreempt).
+        reason = "db1 re-attached as replica of db2"
+        documented(f'notify_backup --instance VI_1 --clear-fence --reason "{reason}"')
+        r = pair.tool("n1", "notify_backup", "--instance", "VI_1", "--clear-fence",
+                      "--reason", reason)
+        assert r.returncode == 0, r.stdout + r.stderr
+        r = pair.tool("n1", "check_mysql_slave", "--check", "guard")
+        assert r.returncode == 0, r.stdout + r.stderr
+        pair.wait_journal("n1", "BACKUP", timeout=60)
+        wait(lambda: role_and_vip(pair.status("n1")) == ("backup", False), 30, "n1 backup")
+        time.sleep(3)
+        assert pair.lab.has_vip("n2") and not pair.lab.has_vip("n1")
 
         # 5.: clearing the flag is journaled (this deployment sets none: "nothing to clear").
         reason = "db1 re-attached as replica of db2 (ticket 4711)"
