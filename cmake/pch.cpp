@@ -1,0 +1,1 @@
+// The target that compiles hakit's precompiled header (cmake/pch.cmake); nothing else.
