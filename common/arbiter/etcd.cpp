@@ -67,21 +67,6 @@ bool base64_decode(std::string_view in, std::string* out) {
 
 namespace codec {
 
-std::int64_t int64_field(const Json& j, const char* name) {
-  if (!j.is_object()) return 0;
-  auto it = j.find(name);
-  if (it == j.end()) return 0;
-  if (it->is_number_integer()) return it->get<std::int64_t>();
-  if (it->is_string()) {
-    try {
-      return std::stoll(it->get<std::string>());
-    } catch (const std::exception&) {
-      return 0;
-    }
-  }
-  return 0;
-}
-
 std::string error_of(const Json& j) {
   if (!j.is_object() || !j.contains("error")) return "";
   const Json& e = j["error"];

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/arbiter/config.hpp"
+#include "common/arbiter/record.hpp"
 #include "common/secrets.hpp"
 #include "common/state.hpp"
 
@@ -32,8 +33,8 @@ struct KeyValue {
 
 /// The JSON gateway's encoding, pure so unit tests reach it.
 namespace codec {
-/// An int64 field that etcd sends as a string ("7587899152855741447") or a number; 0 when absent.
-std::int64_t int64_field(const Json& j, const char* name);
+/// An int64 field as etcd sends it (record.hpp).
+using arbiter::int64_field;
 /// The error of an answer ({"error": ..., "code": N}), "" when it is not one.
 std::string error_of(const Json& j);
 /// A KeyValue from one entry of "kvs".

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/arbiter/record.hpp"
 #include "hakit_status/status.hpp"
 #include "helper/config_doc.hpp"
 
@@ -483,4 +484,68 @@ TEST_CASE("status: hakitd's probes, and a warning when hakitd is gone") {
   REQUIRE(r.warnings.size() >= 1);
   CHECK(r.warnings.back().find("is not running") != std::string::npos);
   CHECK(status::render_table(r, now).find("NOT RUNNING") != std::string::npos);
+}
+
+TEST_CASE("status: the arbiter lease from the local record, and a master without one") {
+  TempStateDir dir;
+  dir.write("role.VI_1", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  dir.write("role.VI_2", R"({"role":"master","time":"2026-11-22T01:00:00.000Z","event":"MASTER"})");
+  config::Document cfg;
+  std::string problems;
+  REQUIRE(hakit::test::make_doc("state_dir: " + dir.path + "\nrun_dir: " + dir.path + R"(
+arbiters:
+  etcd1: {endpoints: ["http://192.0.2.11:2379"], ttl: 6s, renew_interval: 1s, timeout: 500ms}
+instances:
+  VI_1: {vip: {address: 192.0.2.100, interface: eth0}, arbiter: etcd1}
+  VI_2: {vip: {address: 192.0.2.200, interface: eth1}, arbiter: etcd1}
+  VI_3: {}
+)",
+                                &cfg, &problems));
+  // VI_1's renewer holds lease 0x1f, sent 1 s ago: self-fence at +6 s - 1.5 s margin = +3.5 s.
+  arbiter::LeaseRecord rec;
+  rec.instance = "VI_1";
+  rec.key = "/hakit/VI_1";
+  rec.node = "n1";
+  rec.lease_id = 0x1f;
+  rec.ttl_ms = 6000;
+  rec.last_send_ms = arbiter::BootClock().now_ms() - 1000;
+  rec.phase = arbiter::Phase::kHolding;
+  rec.endpoint = "http://192.0.2.11:2379";
+  std::string err;
+  REQUIRE(arbiter::write_record(dir.path, rec, &err));
+
+  auto r = status::collect(cfg, {}, [](const std::string& a) { return a == "192.0.2.100"; });
+  REQUIRE(r.instances.size() == 3);
+  REQUIRE(r.instances[0].arbiter);
+  const Json& a = *r.instances[0].arbiter;
+  CHECK(a["arbiter"] == "etcd1");
+  CHECK(a["phase"] == "holding");
+  CHECK(a["lease_id"] == "1f");
+  CHECK(a["key"] == "/hakit/VI_1");
+  CHECK(a["self_fence_in_ms"].get<std::int64_t>() > 3000);
+  CHECK(a["self_fence_in_ms"].get<std::int64_t>() <= 3500);
+  CHECK_FALSE(r.instances[2].arbiter.has_value());  // no arbiter named: no lease view
+  // VI_2 is master (without its VIP here, one warning) and holds no lease: a second warning.
+  REQUIRE(r.instances[1].arbiter);
+  CHECK((*r.instances[1].arbiter)["holds"] == false);
+  bool no_lease = false;
+  for (const auto& w : r.warnings)
+    no_lease |= w.find("VI_2: master without the etcd1 lease") != std::string::npos;
+  CHECK(no_lease);
+  CHECK(status::check_report(r).state == State::kWarning);
+  const std::string table = status::render_table(r, 0);
+  CHECK(table.find("VI_1 arbiter etcd1: holding lease 1f on /hakit/VI_1, self-fence in 3.") !=
+        std::string::npos);
+  CHECK(table.find("VI_2 arbiter etcd1: no lease held on /hakit/VI_2") != std::string::npos);
+  CHECK(status::to_json(r)["instances"][0]["arbiter"]["phase"] == "holding");
+
+  // Not renewed past its self-fence time (the renewer stopped): a warning that says so.
+  rec.last_send_ms = arbiter::BootClock().now_ms() - 10000;
+  REQUIRE(arbiter::write_record(dir.path, rec, &err));
+  r = status::collect(cfg, {}, [](const std::string& a) { return a == "192.0.2.100"; });
+  bool stale = false;
+  for (const auto& w : r.warnings)
+    stale |= w.find("VI_1: the etcd1 lease was last renewed") != std::string::npos &&
+             w.find("is the renewer") != std::string::npos;
+  CHECK(stale);
 }

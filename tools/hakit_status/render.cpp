@@ -74,6 +74,20 @@ std::string render_table(const Report& r, std::time_t now) {
       out += fmt::format("  {} guard ({}): {} {}\n", s.name, when(last.value("time", ""), now),
                          last.value("state", "?"), last.value("summary", ""));
     }
+    for (const auto& s : r.instances) {
+      if (!s.arbiter) continue;
+      const Json& a = *s.arbiter;
+      std::string line = fmt::format("  {} arbiter {}: ", s.name, a.value("arbiter", "?"));
+      if (a.value("holds", false))
+        line += fmt::format("{} lease {} on {}, self-fence in {:.1f} s unless renewed{}",
+                            a.value("phase", "?"), a.value("lease_id", "?"), a.value("key", "?"),
+                            a.value("self_fence_in_ms", std::int64_t{0}) / 1000.0,
+                            a.contains("endpoint") ? " (via " + a.value("endpoint", "") + ")" : "");
+      else if (a.contains("key"))
+        line += fmt::format("no lease held on {}", a.value("key", "?"));
+      if (a.contains("error")) line += (a.contains("key") ? "; " : "") + a.value("error", "");
+      out += line + "\n";
+    }
   }
 
   out += "\nFailover flag\n";

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <map>
 
+#include "common/arbiter/config.hpp"
+#include "common/arbiter/record.hpp"
 #include "common/netaddr.hpp"
 
 namespace hakit::status {
@@ -188,6 +190,46 @@ void read_daemon_status(const std::string& state_dir, Report* r) {
   r->daemon = std::move(j);
 }
 
+// The instance's arbiter lease from the local record (no etcd call), and the warnings an
+// operator needs: a master without a lease, or one its renewer has not renewed in time.
+void read_lease(const config::Document& cfg, InstanceStatus* s, Report* r) {
+  YAML::Node inst = cfg.entry("instances", s->name);
+  if (!inst.IsMap() || !inst["arbiter"] || !inst["arbiter"].IsScalar()) return;
+  const std::string name = inst["arbiter"].Scalar();
+  Json a{{"arbiter", name}};
+  config::Arbiter arb;
+  config::Diagnostics diag(cfg.where());
+  if (!config::load_arbiter(cfg, name, &arb, &diag)) {
+    for (const auto& d : diag.items()) r->warnings.push_back("config: " + d.render());
+    a["error"] = "the arbiter's config does not load";
+    s->arbiter = std::move(a);
+    return;
+  }
+  std::string err;
+  const arbiter::LeaseRecord rec = arbiter::read_record(cfg.run_dir, s->name, &err);
+  a["key"] = arb.key(s->name);
+  a["phase"] = arbiter::to_string(rec.phase);
+  a["holds"] = rec.holds();
+  std::int64_t fence_in = 0;
+  if (rec.holds()) {
+    fence_in = rec.fence_at_ms(arb.fence_margin()) - arbiter::BootClock().now_ms();
+    a["lease_id"] = fmt::format("{:x}", rec.lease_id);
+    a["ttl_ms"] = rec.ttl_ms;
+    a["self_fence_in_ms"] = fence_in;
+    if (!rec.endpoint.empty()) a["endpoint"] = rec.endpoint;
+  }
+  if (!err.empty()) a["error"] = err;
+  if (s->role == "master" && !rec.holds())
+    r->warnings.push_back(fmt::format(
+        "{}: master without the {} lease (its renewer sets a writable master read-only; "
+        "`hakit-arbiter status --instance {}` asks etcd)", s->name, name, s->name));
+  else if (s->role == "master" && fence_in < 0)
+    r->warnings.push_back(fmt::format(
+        "{}: the {} lease was last renewed {} ms past its self-fence time: is the renewer "
+        "(vrrp_script running `hakit-arbiter keep`) running?", s->name, name, -fence_in));
+  s->arbiter = std::move(a);
+}
+
 }  // namespace
 
 Report collect(const config::Document& cfg, const Options& opts, const AddressProbe& probe) {
@@ -225,6 +267,7 @@ Report collect(const config::Document& cfg, const Options& opts, const AddressPr
       Json g = in ? Json::parse(in, nullptr, false) : Json();
       if (g.is_object()) s.guard = std::move(g);
     }
+    read_lease(cfg, &s, &r);
     r.instances.push_back(std::move(s));
   }
   r.flag = read_failover_flag(cfg.state_dir);
@@ -288,6 +331,7 @@ Json to_json(const Report& r) {
     }
     j["vip_present"] = s.vip_present ? Json(*s.vip_present) : Json();
     if (s.guard) j["guard"] = *s.guard;
+    if (s.arbiter) j["arbiter"] = *s.arbiter;
     insts.push_back(std::move(j));
   }
   out["instances"] = std::move(insts);

@@ -41,6 +41,11 @@ struct InstanceStatus {
   /// The guard check's last verdict for the instance (check_mysql_slave mode guard writes
   /// state_dir/guard.NAME.json): {"last": {time, state, summary}, "split_brain", "since"}.
   std::optional<Json> guard;
+  /// The arbiter lease as this node's renewer last recorded it (run_dir/arbiter.NAME.json),
+  /// when the instance names an arbiter: {arbiter, key, phase, holds, lease_id, ttl_ms,
+  /// self_fence_in_ms, endpoint, error}. Read locally: hakit-status never waits on etcd
+  /// (`hakit-arbiter status` asks it).
+  std::optional<Json> arbiter;
 };
 
 /// The newest sitesync run of one job found in the journal.
@@ -79,8 +84,9 @@ Report collect(const config::Document& cfg, const Options& opts, const AddressPr
 /// --check: the report judged as a Nagios plugin. CRITICAL when an instance's last promotion
 /// failed or was refused, or split brain is suspected (this node holds the instance's VIP or
 /// role while another host set the failover flag for it or also took it over, or its last
-/// promotion could not fence a reachable peer); WARNING when the failover flag is set or a
-/// role and its VIP disagree; else OK.
+/// promotion could not fence a reachable peer); WARNING when the failover flag is set, a
+/// role and its VIP disagree, or a master of an arbitrated instance holds no lease or has not
+/// renewed it past its self-fence time; else OK.
 CheckResult check_report(const Report& report);
 
 /// The service name of the --check line.
