@@ -31,6 +31,7 @@ TickResult self_fence(LeaseKeeper& k, LocalDb& db, const config::Arbiter& a, con
                    : fmt::format("must self-fence ({}) but cannot set read_only: {}",
                                  why, err);
   // The lease is no longer a writer's: the next tick (read-only) releases it if it still exists.
+  k.record().self_fenced = true;
   k.record().phase = Phase::kNone;
   k.record().promoter_pid = 0;
   return t;
@@ -58,6 +59,25 @@ TickResult keep_tick(LeaseKeeper& k, LocalDb& db, const config::Arbiter& a, bool
                               "deadline in {})",
                               secs(k.ms_to_fence())));
       return ok("promotion in progress, read-only; lease renewal failed: " + err);
+    }
+    if (r.self_fenced) {
+      // After a self-fence the node stays out of the VIP election until the arbiter answers
+      // again. Cut off, it hears no VRRP and would become MASTER again inside the partition;
+      // at the heal its priority could then win the VIP from the lease holder (two MASTERs
+      // meeting resolve by priority, whatever nopreempt says), demote it, and leave the
+      // cluster without a writable node while its own promotion waits for the lease.
+      // Releasing its lease (the key too, if it still names this node) is that answer.
+      if (!k.release(&err))
+        return ok(fmt::format("self-fenced, and the arbiter does not answer ({}): not a "
+                              "candidate for the VIP until it does",
+                              err),
+                  State::kCritical);
+      r.self_fenced = false;
+      TickResult t = ok("read-only after a self-fence; the arbiter answers again (lease "
+                        "released): a candidate for the VIP again");
+      t.journal = Json{{"kind", "arbiter"},          {"instance", r.instance}, {"arbiter", a.name},
+                       {"event", "answers-again"},   {"node", r.node},         {"reason", t.summary}};
+      return t;
     }
     if (r.holds() || r.phase != Phase::kNone) {
       // Demoted or fenced: hand the lease back so the other node need not wait for its TTL.

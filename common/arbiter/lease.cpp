@@ -118,7 +118,10 @@ LeaseKeeper::Acquired LeaseKeeper::acquire(Millis wait, std::string* holder, std
     holder->clear();
     std::string e;
     const bool answered = try_claim(holder, &won, &e);
-    if (won) return Acquired::kYes;
+    if (won) {
+      rec_.self_fenced = false;
+      return Acquired::kYes;
+    }
     if (!answered) *err = e;
     const std::int64_t left = deadline - clock_.now_ms();
     if (left <= 0) return answered ? Acquired::kHeldByOther : Acquired::kUnavailable;

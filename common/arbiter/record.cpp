@@ -56,6 +56,7 @@ Json LeaseRecord::to_json() const {
           {"node", node},                 {"lease_id", std::to_string(lease_id)},
           {"ttl_ms", ttl_ms},             {"last_send_boottime_ms", last_send_ms},
           {"phase", to_string(phase)},    {"promoter_pid", promoter_pid},
+          {"self_fenced", self_fenced},
           {"endpoint", endpoint},         {"boot_id", boot_id}};
 }
 
@@ -70,6 +71,7 @@ LeaseRecord LeaseRecord::from_json(const Json& j) {
   std::string ph = j.value("phase", "none");
   r.phase = ph == "promoting" ? Phase::kPromoting : ph == "holding" ? Phase::kHolding : Phase::kNone;
   r.promoter_pid = j.value("promoter_pid", 0);
+  r.self_fenced = j.value("self_fenced", false);
   r.endpoint = j.value("endpoint", "");
   r.boot_id = j.value("boot_id", "");
   return r;

@@ -49,6 +49,9 @@ struct LeaseRecord {
   std::int64_t last_send_ms = 0;  ///< CLOCK_BOOTTIME when the last successful grant/keepalive was sent
   Phase phase = Phase::kNone;
   int promoter_pid = 0;           ///< the notify_master run in kPromoting
+  /// The renewer set the database read-only (lease lost or not renewable); cleared once etcd
+  /// answers again (or this node acquires the lease). Until then the node is no VIP candidate.
+  bool self_fenced = false;
   std::string endpoint;           ///< the member that answered last
   std::string boot_id;
 

@@ -2,9 +2,10 @@
 # sitesync beside raw `rsync -a --delete`, both pulling from the same private rsync daemon on
 # a loopback port: 10,000 small files (no-op and full copy) and one 1 GiB file (full copy
 # and no-op). Full copies of the small files run RUNS times (default 3), the 1 GiB copy
-# BIG_RUNS (1), no-ops NOOP_RUNS (11), alternating the order; the table shows medians and the ratios sitesync/rsync, for
-# sitesync with --no-delay-updates (the same rsync work as the raw command: the wrapper's own
-# cost) and for sitesync's default (rsync's --delay-updates/--partial-dir cost included).
+# BIG_RUNS (1), no-ops NOOP_RUNS (11), alternating the order; the table shows medians and
+# the ratios sitesync/rsync, for sitesync's default (no --delay-updates: the same rsync work as
+# the raw command, so the ratio is the wrapper's own cost) and for sitesync --delay-updates
+# (rsync's --delay-updates/--partial-dir cost included).
 # Writes a markdown table to stdout (docs/benchmarks.md, section sitesync).
 #
 #   tests/bench/bench_sitesync.sh [BUILD_DIR]
@@ -121,8 +122,8 @@ time_cmd() {
 median() { sort -g | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.3f", m}'; }
 
 RAW=(/usr/bin/rsync -a --delete)
-SS=("$BIN" -t 1 --no-progress)
-SS_ND=("$BIN" -t 1 --no-progress --no-delay-updates)
+SS=("$BIN" -t 1 --no-progress --delay-updates)   # the opt-in
+SS_ND=("$BIN" -t 1 --no-progress)                # the default: no --delay-updates
 # case NAME MODULE RESET RUNS
 bench_case() {
   local name=$1 module=$2 reset=$3 runs=$4
@@ -152,7 +153,7 @@ bench_case() {
 if [ "$CASES" = 1 ] || [ "$CASES" = small ]; then
   echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg), loopback rsync daemon; seconds (median)"
   echo
-  echo "| case | runs | rsync -a --delete | sitesync -t 1 --no-delay-updates | ratio | sitesync -t 1 (default, --delay-updates) | ratio |"
+  echo "| case | runs | rsync -a --delete | sitesync -t 1 (default) | ratio | sitesync -t 1 --delay-updates | ratio |"
   echo "|---|---|---|---|---|---|---|"
   bench_case "10,000 small files, full copy" small fresh "$RUNS"
   # Seed the destination once for the no-op runs.
@@ -169,7 +170,7 @@ if [ "$CASES" = cpu ]; then
   # CPU time (user+sys of the client side, children included) of the full copy, RUNS runs
   # per command in alternating order, medians: less disturbed by a shared machine than wall.
   URL="rsync://127.0.0.1:$PORT/small"
-  names=(raw raw_delay nodelay default)
+  names=(raw raw_delay default delay)
   cmds=("${RAW[*]} $URL/ $WORK/dest/" "${RAW[*]} --delay-updates $URL/ $WORK/dest/"
         "${SS_ND[*]} $URL $WORK/dest" "${SS[*]} $URL $WORK/dest")
   for i in $(seq "$RUNS"); do
@@ -182,7 +183,7 @@ if [ "$CASES" = cpu ]; then
   done
   echo "rsync $(/usr/bin/rsync --version | head -1 | awk '{print $3}'), $(nproc) CPUs, load $(cut -d' ' -f1 /proc/loadavg); CPU seconds (median of $RUNS)"
   echo
-  echo "| 10,000 small files, full copy | rsync -a --delete | + --delay-updates | sitesync --no-delay-updates | sitesync (default) |"
+  echo "| 10,000 small files, full copy | rsync -a --delete | + --delay-updates | sitesync (default) | sitesync --delay-updates |"
   echo "|---|---|---|---|---|"
   row="| CPU s |"
   for n in "${names[@]}"; do row+=" $(awk -v n="$n" '$1 == n {print $2}' "$WORK/cpu" | median) |"; done
@@ -244,7 +245,7 @@ if [ -x /usr/bin/hyperfine ]; then
   echo
   /usr/bin/hyperfine -N -w 3 -r "${HF_RUNS:-30}" --export-markdown "$WORK/hf.md" \
     -n "rsync -a --delete" "${RAW[*]} $URL/ $WORK/dest/" \
-    -n "sitesync -t 1 --no-delay-updates" "${SS_ND[*]} $URL $WORK/dest2" \
-    -n "sitesync -t 1" "${SS[*]} $URL $WORK/dest3" >/dev/null
+    -n "sitesync -t 1 (default)" "${SS_ND[*]} $URL $WORK/dest2" \
+    -n "sitesync -t 1 --delay-updates" "${SS[*]} $URL $WORK/dest3" >/dev/null
   cat "$WORK/hf.md"
 fi

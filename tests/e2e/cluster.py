@@ -346,3 +346,34 @@ def failover_figures(acks, t0, new_master_id, present_ids, t_vip):
         "rows_present": len(acked & present_ids),
         "rows_lost": len(acked - present_ids),
     }
+
+
+# --- partition tests' helpers (e2e.partition, e2e.arbiter_partition) -------------------------
+NODE_ADDR = {"n1": "192.0.2.11", "n2": "192.0.2.12"}
+
+
+def wait_for(what, cond, timeout=40, step=0.05):
+    """Polls cond() until it returns something true (returned); AssertionError after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(step)
+    raise AssertionError(f"{what}: not within {timeout}s")
+
+
+def ids(db):
+    """The ids of app.writes on one server."""
+    return {int(r[0]) for r in db.sql("SELECT id FROM app.writes")}
+
+
+def replicating_from(db, node):
+    """True when db's replication runs (IO and SQL threads) from `node`'s address; False too
+    when the query failed (a fence kills sessions, ours included: ask again)."""
+    ok, rows, _ = db.try_sql("SHOW ALL SLAVES STATUS", names=True)
+    if not ok or len(rows) < 2:
+        return False
+    r = dict(zip(rows[0], rows[1]))
+    return r["Master_Host"] == NODE_ADDR[node] and r["Slave_IO_Running"] == "Yes" and \
+        r["Slave_SQL_Running"] == "Yes"

@@ -252,15 +252,45 @@ TEST_CASE("arbiter: the renewer fences a writable master before its lease can ex
   CHECK(t.fenced);
   CHECK(t.journal["kind"] == "self-fence");
   CHECK(t.journal["read_only"] == true);
-  // Read-only afterwards: OK, and the lease goes back as soon as etcd answers.
+  CHECK(k.record().self_fenced);
+  // Read-only afterwards, but no VIP candidate while etcd does not answer: CRITICAL (FAULT),
+  // so a master cut off from everything cannot become MASTER again inside the partition and
+  // win the VIP back with its priority at the heal.
+  for (int i = 0; i < 5; ++i) {
+    clock.now += 1000;
+    t = keep_tick(k, db, cfg, false);
+    CHECK(t.state == State::kCritical);
+    CHECK(t.summary.find("not a candidate for the VIP") != std::string::npos);
+    CHECK(k.record().holds());
+    CHECK(k.record().self_fenced);
+  }
+  // The record says so across runs (keep is one process per tick).
+  CHECK(LeaseRecord::from_json(k.record().to_json()).self_fenced);
+  // etcd answers again: the lease goes back, the node is a candidate again (journaled).
+  etcd.down = false;
+  t = keep_tick(k, db, cfg, false);
+  CHECK(t.state == State::kOk);
+  CHECK(t.summary.find("lease released") != std::string::npos);
+  CHECK(t.journal["event"] == "answers-again");
+  CHECK_FALSE(k.record().holds());
+  CHECK_FALSE(k.record().self_fenced);
   clock.now += 1000;
   t = keep_tick(k, db, cfg, false);
   CHECK(t.state == State::kOk);
-  CHECK(k.record().holds());
-  etcd.down = false;
-  t = keep_tick(k, db, cfg, false);
-  CHECK(t.summary.find("released") != std::string::npos);
-  CHECK_FALSE(k.record().holds());
+  CHECK(t.summary == "read-only, holds no lease (standby)");
+}
+
+TEST_CASE("arbiter: acquiring the lease ends a self-fence") {
+  FakeClock clock;
+  FakeEtcd etcd(clock);
+  FakeDb db;
+  const auto cfg = arbiter_for("n1");
+  LeaseRecord rec;
+  rec.self_fenced = true;
+  LeaseKeeper k(cfg, "VI_1", etcd, clock, rec);
+  std::string holder, err;
+  REQUIRE(k.acquire(Millis(0), &holder, &err) == LeaseKeeper::Acquired::kYes);
+  CHECK_FALSE(k.record().self_fenced);
 }
 
 TEST_CASE("arbiter: a writable node whose key another node holds fences at once") {

@@ -85,6 +85,8 @@ std::string render_table(const Report& r, std::time_t now) {
                             a.contains("endpoint") ? " (via " + a.value("endpoint", "") + ")" : "");
       else if (a.contains("key"))
         line += fmt::format("no lease held on {}", a.value("key", "?"));
+      if (a.value("self_fenced", false))
+        line += "; self-fenced: no VIP candidate until the arbiter answers";
       if (a.contains("error")) line += (a.contains("key") ? "; " : "") + a.value("error", "");
       out += line + "\n";
     }

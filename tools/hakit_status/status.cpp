@@ -210,6 +210,7 @@ void read_lease(const config::Document& cfg, InstanceStatus* s, Report* r) {
   a["key"] = arb.key(s->name);
   a["phase"] = arbiter::to_string(rec.phase);
   a["holds"] = rec.holds();
+  if (rec.self_fenced) a["self_fenced"] = true;
   std::int64_t fence_in = 0;
   if (rec.holds()) {
     fence_in = rec.fence_at_ms(arb.fence_margin()) - arbiter::BootClock().now_ms();

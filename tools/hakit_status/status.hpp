@@ -43,7 +43,7 @@ struct InstanceStatus {
   std::optional<Json> guard;
   /// The arbiter lease as this node's renewer last recorded it (run_dir/arbiter.NAME.json),
   /// when the instance names an arbiter: {arbiter, key, phase, holds, lease_id, ttl_ms,
-  /// self_fence_in_ms, endpoint, error}. Read locally: hakit-status never waits on etcd
+  /// self_fence_in_ms, endpoint, self_fenced, error}. Read locally: hakit-status never waits on etcd
   /// (`hakit-arbiter status` asks it).
   std::optional<Json> arbiter;
 };
