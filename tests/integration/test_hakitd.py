@@ -87,6 +87,11 @@ def lab(mariadb_server):  # noqa: F811
     try:
         wait_for("both checks healthy",
                  lambda: lab.track("site") == "0\n" and lab.track("db") == "0\n")
+        # hakitd writes a check's track file first (keepalived waits for it), then journals
+        # the change: wait for both entries too, or a test's "journal before" misses one.
+        wait_for("both checks journaled healthy", lambda: {
+            (e["check"], e["healthy"]) for e in journal(d) if e.get("kind") == "check"}
+            >= {("site", True), ("db", True)})
         yield lab
     finally:
         if proc.poll() is None:
