@@ -17,9 +17,10 @@ int main(int argc, char** argv) {
   status::Options opts;
   auto app = cli::make_app(
       "hakit-status",
-      "Operator view of this node's hakit state. Shows per instance the recorded role and whether "
-      "the VIP is here, the failover flag, the last run of each sync job and the last journal "
-      "entries. Reads only (--write-metrics aside).",
+      "Operator view of this node's hakit state. Shows per instance the recorded role, whether "
+      "the VIP is here, the guard check's last verdict and, with an arbiter, the lease as this "
+      "node's renewer recorded it (etcd is not asked); the failover flag, the last run of each "
+      "sync job and the last journal entries. Reads only (--write-metrics aside).",
       "  hakit-status                      tables for a terminal\n"
       "  hakit-status -n 50 --instance VI_1\n"
       "  hakit-status --json | jq .failover_flag\n"
@@ -31,8 +32,9 @@ int main(int argc, char** argv) {
   app->add_option("--instance", opts.instance, "Only this VRRP instance")->type_name("NAME");
   app->add_flag("--json", opts.json, "One JSON document instead of tables");
   app->add_flag("--check", opts.check,
-                "Nagios plugin: one line, CRITICAL on a failed promotion or suspected split brain, "
-                "WARNING on the failover flag or a role/VIP mismatch");
+                "Nagios plugin: one line, CRITICAL on a failed promotion, suspected split brain "
+                "or a CRITICAL guard, WARNING on the failover flag, a role/VIP mismatch or a "
+                "master without its arbiter lease");
   app->add_flag("--write-metrics", opts.write_metrics,
                 "Also write METRICS_DIR/hakit_status.prom (node_exporter textfile)");
   if (auto code = cli::parse(*app, argc, argv)) return *code;
