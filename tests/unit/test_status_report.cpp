@@ -548,4 +548,14 @@ instances:
     stale |= w.find("VI_1: the etcd1 lease was last renewed") != std::string::npos &&
              w.find("is the renewer") != std::string::npos;
   CHECK(stale);
+
+  // A record that cannot be read (here a link loop; another user's run_dir in the field): said
+  // so, and no "master without the lease" warning built on a guess.
+  fs::remove(arbiter::record_path(dir.path, "VI_2"));
+  fs::create_symlink(arbiter::record_path(dir.path, "VI_2"), arbiter::record_path(dir.path, "VI_2"));
+  r = status::collect(cfg, {}, [](const std::string& a) { return a == "192.0.2.100"; });
+  REQUIRE(r.instances[1].arbiter);
+  CHECK((*r.instances[1].arbiter)["error"].get<std::string>().find("cannot read") != std::string::npos);
+  CHECK_FALSE(r.instances[1].arbiter->contains("holds"));
+  for (const auto& w : r.warnings) CHECK(w.find("VI_2: master without") == std::string::npos);
 }

@@ -1,9 +1,12 @@
 #include "hakit_status/status.hpp"
 
 #include <fmt/format.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -202,6 +205,16 @@ void read_lease(const config::Document& cfg, InstanceStatus* s, Report* r) {
   if (!config::load_arbiter(cfg, name, &arb, &diag)) {
     for (const auto& d : diag.items()) r->warnings.push_back("config: " + d.render());
     a["error"] = "the arbiter's config does not load";
+    s->arbiter = std::move(a);
+    return;
+  }
+  // A record that exists but cannot be read (another user's run_dir, a bad link) is said so,
+  // not shown as "no lease" (which would also raise a false warning on a master).
+  const std::string path = arbiter::record_path(cfg.run_dir, s->name);
+  if (int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC); fd >= 0) {
+    ::close(fd);
+  } else if (errno != ENOENT) {
+    a["error"] = fmt::format("cannot read {}: {}", path, std::strerror(errno));
     s->arbiter = std::move(a);
     return;
   }
