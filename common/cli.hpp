@@ -1,7 +1,7 @@
 #pragma once
 // CLI11 helpers so every tool shares option names and meanings, as monitoring-plugins do:
 // --config, -H/--host, -P/--port, -t/--timeout, -w/-c, -v, --version, --help, --check-config.
-#include <CLI/CLI.hpp>
+#include "common/cli_fwd.hpp"
 
 #include <memory>
 #include <optional>

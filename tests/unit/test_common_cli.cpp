@@ -1,5 +1,6 @@
 // Shared command line: option names and meanings, parse errors exit 3 with one line,
 // --check-config; all by feeding argv vectors, no process spawned.
+#include <CLI/CLI.hpp>
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>

@@ -1,6 +1,7 @@
 // check_http_200: option parsing (argv vectors, no process), config entries, the command line
 // over the config, request building and result evaluation. The real servers are in
 // tests/integration/test_check_http*.py.
+#include <CLI/CLI.hpp>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>

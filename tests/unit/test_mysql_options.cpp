@@ -1,4 +1,5 @@
 // check_mysql_slave: command line over config, fed as argv vectors (no process spawned).
+#include <CLI/CLI.hpp>
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>

@@ -1,5 +1,6 @@
 // sitesync argument parsing (the getperf form above all) and config jobs: argv vectors in,
 // targets out; no process is spawned.
+#include <CLI/CLI.hpp>
 #include <doctest/doctest.h>
 
 #include "helper/config_doc.hpp"

@@ -1,5 +1,6 @@
 #include "check_http_200/check_http_200.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>

@@ -1,4 +1,5 @@
 // check_http_200: the HTTP health check keepalived's vrrp_script, operators and Nagios run.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>

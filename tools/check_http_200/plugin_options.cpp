@@ -1,6 +1,7 @@
 // check_http_200: the check_http / check_curl (monitoring-plugins) spellings, so a Nagios
 // command line works by changing only the binary name. Where a letter meant something else in
 // hakit, the monitoring-plugins meaning won (docs/migrating-from-monitoring-plugins.md).
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "check_http_200/check_http_200.hpp"

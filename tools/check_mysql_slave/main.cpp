@@ -1,4 +1,5 @@
 // check_mysql_slave: role-aware MySQL/MariaDB health for keepalived, operators and Nagios.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 #include <vector>

@@ -1,4 +1,5 @@
 // check_mysql_slave: command line and config, merged (command line wins).
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 

@@ -1,6 +1,8 @@
 // hakit-arbiter: the etcd lease that lets only one node be the writable master (logic in
 // arbiter_tool.cpp and common/arbiter/; docs/arbiter.md).
 #include "common/cli.hpp"
+
+#include <CLI/CLI.hpp>
 #include "common/log.hpp"
 #include "hakit_arbiter/arbiter_tool.hpp"
 #include "sections.hpp"

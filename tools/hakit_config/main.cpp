@@ -1,5 +1,6 @@
 // hakit-config: validates the whole hakit.yaml (every tool's section, strictly) and lists
 // which tool owns which section. Each tool's own --check-config does the same check.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "common/cli.hpp"

@@ -1,4 +1,5 @@
 // hakit-status: this node's roles, VIPs, failover flag, sync jobs and journal, for operators.
+#include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <cstdio>

@@ -1,6 +1,7 @@
 // hakitd: keepalived's resident companion. Runs the daemon: section's checks in-process into
 // keepalived track files and keepalived's notify FIFO events through notify's engine (logic
 // in tools/hakitd/daemon.cpp).
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "common/cli.hpp"

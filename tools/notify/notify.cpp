@@ -1,5 +1,6 @@
 #include "notify/notify.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -1,7 +1,7 @@
 #pragma once
 // notify_master / notify_backup: one keepalived role change, serialized per instance, checked
 // against reality, carried out as the instance's ordered action list, and journaled.
-#include <CLI/CLI.hpp>
+#include "common/cli_fwd.hpp"
 
 #include <chrono>
 #include <cstdint>

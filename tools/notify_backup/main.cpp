@@ -1,6 +1,8 @@
 // notify_backup: keepalived's notify_backup / notify_fault / notify_stop hook. Demotes this node:
 // the instance's ordered demote actions, serialized per instance and journaled (tools/notify/).
 #include "common/cli.hpp"
+
+#include <CLI/CLI.hpp>
 #include "common/log.hpp"
 #include "notify/notify.hpp"
 #include "sections.hpp"

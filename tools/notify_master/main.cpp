@@ -1,6 +1,8 @@
 // notify_master: keepalived's notify_master hook. Promotes this node: the instance's ordered
 // promote actions, serialized per instance and journaled (logic in tools/notify/).
 #include "common/cli.hpp"
+
+#include <CLI/CLI.hpp>
 #include "common/log.hpp"
 #include "notify/notify.hpp"
 #include "sections.hpp"

@@ -1,4 +1,5 @@
 // sitesync: cron's rsync pull of collected data, guarded, then the after-command.
+#include <CLI/CLI.hpp>
 #include <unistd.h>
 
 #include <cstdio>

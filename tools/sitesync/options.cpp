@@ -1,5 +1,6 @@
 #include "sitesync/options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 
 #include <fmt/format.h>
