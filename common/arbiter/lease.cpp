@@ -111,7 +111,8 @@ bool LeaseKeeper::try_claim(std::string* holder, bool* won, std::string* err) {
   return true;
 }
 
-LeaseKeeper::Acquired LeaseKeeper::acquire(Millis wait, std::string* holder, std::string* err) {
+LeaseKeeper::Acquired LeaseKeeper::acquire(Millis wait, std::string* holder, std::string* err,
+                                           const std::function<bool()>& give_up) {
   const std::int64_t deadline = clock_.now_ms() + wait.count();
   for (;;) {
     bool won = false;
@@ -123,6 +124,7 @@ LeaseKeeper::Acquired LeaseKeeper::acquire(Millis wait, std::string* holder, std
       return Acquired::kYes;
     }
     if (!answered) *err = e;
+    if (answered && !holder->empty() && give_up && give_up()) return Acquired::kGaveUp;
     const std::int64_t left = deadline - clock_.now_ms();
     if (left <= 0) return answered ? Acquired::kHeldByOther : Acquired::kUnavailable;
     // The holder's lease expires or is released by itself; we only look again.

@@ -10,6 +10,7 @@
 // persisted in run_dir with the boot id, so a process-per-run renewer keeps them across runs
 // and a reboot invalidates them.
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -27,12 +28,15 @@ class LeaseKeeper {
               LeaseRecord record);
 
   /// Result of an acquire.
-  enum class Acquired { kYes, kHeldByOther, kUnavailable };
+  enum class Acquired { kYes, kHeldByOther, kUnavailable, kGaveUp };
   /// Takes the lease by compare-and-swap: creates the key with a fresh lease when it is absent,
   /// or re-attaches it when it already names this node. When another node holds it, waits up
   /// to `wait` for that lease to expire or be released (never steals). *holder names the other
   /// node; *err says why on kUnavailable.
-  Acquired acquire(Millis wait, std::string* holder, std::string* err);
+  /// `give_up`, when set, is asked each time the key names another node: true ends the wait
+  /// at once with kGaveUp (notify_master: that node demonstrably still holds the VIP).
+  Acquired acquire(Millis wait, std::string* holder, std::string* err,
+                   const std::function<bool()>& give_up = {});
 
   /// Result of a renewal.
   enum class Renewed { kYes, kLost, kHeldByOther, kFailed };

@@ -87,6 +87,14 @@ struct Gate {
     REQUIRE_MESSAGE(config::load_notify_config(doc, "VI_1", &cfg, &diag), diag.render());
     arbiter = cfg.arbiters.at("lab");
   }
+  /// The other node (n2) holds the instance's lease.
+  void n2_takes_the_lease() {
+    config::Arbiter other = arbiter;
+    other.node = "n2";
+    arbiter::LeaseKeeper n2(other, "VI_1", etcd, clock, {});
+    std::string holder, err;
+    REQUIRE(n2.acquire(Millis(0), &holder, &err) == arbiter::LeaseKeeper::Acquired::kYes);
+  }
   Outcome fire(const std::string& state) {
     Event ev;
     ev.instance = "VI_1";
@@ -99,11 +107,7 @@ struct Gate {
 
 TEST_CASE("arbiter gate: no promote action runs while another node holds the lease") {
   Gate g;
-  config::Arbiter other = g.arbiter;
-  other.node = "n2";
-  arbiter::LeaseKeeper n2(other, "VI_1", g.etcd, g.clock, {});
-  std::string holder, err;
-  REQUIRE(n2.acquire(Millis(0), &holder, &err) == arbiter::LeaseKeeper::Acquired::kYes);
+  g.n2_takes_the_lease();
   const std::int64_t t0 = g.clock.now;  // n2's 6 s lease outlives n1's 3 s wait
   Outcome out = g.fire("MASTER");
   CHECK(out.code == ExitCode::kRefused);
@@ -165,4 +169,69 @@ TEST_CASE("arbiter gate: a lease lost during the catch-up stops the promotion be
                   "SET GLOBAL read_only=OFF") == g.db.server.statements.end());
   CHECK(out.message.find("before read_only=OFF") != std::string::npos);
   CHECK(out.journal["arbiter"]["lease"].get<std::string>().find("released") == 0);
+}
+
+namespace {
+
+/// The VIP is here, and other hosts answer ARP for it as `others` says.
+class TwoHolders : public AddressProbe {
+ public:
+  std::vector<std::string> others;
+  int probes = 0;
+  bool is_local(const std::string&, const std::string&, std::string*) override { return true; }
+  std::optional<std::vector<std::string>> other_holders(const std::string&, const std::string&,
+                                                        Millis, std::string*) override {
+    ++probes;
+    return others;
+  }
+};
+
+Outcome fire_with_vip(Gate& g, TwoHolders& probe) {
+  g.cfg.instances.at("VI_1").vip = config::Vip{"192.0.2.100", "eth0"};
+  g.svc.addresses = &probe;
+  return g.fire("MASTER");
+}
+
+}  // namespace
+
+TEST_CASE("arbiter gate: a lease holder that still holds the VIP ends the wait at once") {
+  Gate g;
+  g.n2_takes_the_lease();
+  TwoHolders probe;
+  probe.others = {"02:00:00:00:00:02"};
+  const std::int64_t t0 = g.clock.now;
+  Outcome out = fire_with_vip(g, probe);
+  CHECK(out.code == ExitCode::kRefused);
+  // Two looks a poll (renew_interval, 1 s) apart, not acquire_timeout's 3 s.
+  CHECK(g.clock.now - t0 < 2000);
+  CHECK(probe.probes == 2);
+  CHECK(out.message.find("still holds the VIP") != std::string::npos);
+  CHECK(out.message.find("02:00:00:00:00:02") != std::string::npos);
+  CHECK(out.journal["arbiter"]["vip_also_held_by"][0] == "02:00:00:00:00:02");
+  // Alerted (and journaled on its own) as two VIP holders.
+  REQUIRE(out.journal.contains("alerts"));
+  CHECK(out.journal["alerts"][0]["kind"] == "two-vip-holders");
+  CHECK(g.db.server.statements.empty());
+  CHECK(g.etcd.holder("/hakit/VI_1") == "n2");
+}
+
+TEST_CASE("arbiter gate: a VIP answered once (a failover's old master letting go) is waited out") {
+  Gate g;
+  g.n2_takes_the_lease();
+  // The first look finds the old master's VIP; it is gone by the second (and never after).
+  class Once : public TwoHolders {
+   public:
+    std::optional<std::vector<std::string>> other_holders(const std::string& a, const std::string& i,
+                                                          Millis w, std::string* e) override {
+      auto r = TwoHolders::other_holders(a, i, w, e);
+      others.clear();
+      return r;
+    }
+  } probe;
+  probe.others = {"02:00:00:00:00:02"};
+  const std::int64_t t0 = g.clock.now;
+  Outcome out = fire_with_vip(g, probe);
+  CHECK(out.code == ExitCode::kRefused);
+  CHECK(g.clock.now - t0 >= 3000);  // the whole acquire_timeout
+  CHECK(out.message.find("did not end within") != std::string::npos);
 }

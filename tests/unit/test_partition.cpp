@@ -1,8 +1,12 @@
 // Partition safety: errant GTID ranges, and the guard's verdicts (mode guard of
 // check_mysql_slave) over what the two servers and the VIP say.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 
+#include <cstring>
+
 #include "check_mysql_slave/check_mysql_slave.hpp"
+#include "common/arp_probe.hpp"
 #include "common/mysql/fence.hpp"
 
 using namespace hakit;
@@ -125,4 +129,85 @@ TEST_CASE("guard: the ordinary states") {
   r = guard(f);
   CHECK(r.state == State::kWarning);
   CHECK(r.summary.find("not re-attached") != std::string::npos);
+}
+
+TEST_CASE("guard: two VIP holders: the read-only one gives the VIP up, the master keeps it") {
+  // A standby that keepalived made MASTER (VRRP dropped) while the master still holds the VIP:
+  // its promotion waits or was refused, it is read-only and replicating.
+  GuardFacts f;
+  f.replicating = f.replica_running = true;
+  f.source = "192.0.2.11:3306";
+  f.vip_here = true;
+  f.vip_elsewhere = {"02:00:00:00:00:01"};
+  // Seen on one run only (a failover's old master letting go): no verdict yet, but said.
+  auto r = guard(f);
+  CHECK(r.state == State::kOk);
+  CHECK(r.summary.find("TWO VIP HOLDERS") != std::string::npos);
+  CHECK(r.summary.find("seen once") != std::string::npos);
+  f.vip_elsewhere_persists = true;
+  r = guard(f);
+  CHECK(r.state == State::kCritical);
+  CHECK(r.summary.find("TWO VIP HOLDERS: the VIP is also answered by 02:00:00:00:00:01") == 0);
+  CHECK(r.summary.find("read-only and gives the VIP up") != std::string::npos);
+  // The writable master keeps the VIP: a WARNING (exit 0), the other node must go.
+  GuardFacts m = master(false);
+  m.vip_here = true;
+  m.vip_elsewhere = {"02:00:00:00:00:02"};
+  m.vip_elsewhere_persists = true;
+  r = guard(m);
+  CHECK(r.state == State::kWarning);
+  CHECK(r.summary.find("writable master and keeps it") != std::string::npos);
+  // A verdict that is CRITICAL already (fenced by the peer) stays so, and says both.
+  GuardFacts fenced = master(true);
+  fenced.read_only = true;
+  fenced.mark = mysql::FenceMark{1, "2026-11-25 17:40:01.000000", "n2", "", "0-101-57", "fenced", ""};
+  fenced.vip_here = true;
+  fenced.vip_elsewhere = {"02:00:00:00:00:02"};
+  fenced.vip_elsewhere_persists = true;
+  r = guard(fenced);
+  CHECK(r.state == State::kCritical);
+  CHECK(r.summary.find("fenced by n2") == 0);
+  CHECK(r.summary.find("; TWO VIP HOLDERS") != std::string::npos);
+  // Not here: other answers are the normal state of a standby and are not asked for.
+  f.vip_here = false;
+  CHECK(guard(f).state == State::kOk);
+}
+
+TEST_CASE("ARP probe: the frame asks for the VIP from 0.0.0.0; only other hosts' answers count") {
+  const unsigned char own[6] = {0x02, 0, 0, 0, 0, 0x11};
+  const unsigned char other[6] = {0x02, 0, 0, 0, 0, 0x12};
+  in_addr vip{};
+  REQUIRE(inet_pton(AF_INET, "192.0.2.100", &vip) == 1);
+  auto f = arp_probe_frame(own, vip.s_addr);
+  REQUIRE(f.size() == 28);
+  CHECK(f[7] == 1);                                       // a request
+  CHECK(std::memcmp(&f[8], own, 6) == 0);                 // from our MAC
+  CHECK((f[14] | f[15] | f[16] | f[17]) == 0);            // sender 0.0.0.0: a probe
+  CHECK(std::memcmp(&f[24], &vip.s_addr, 4) == 0);        // who has the VIP
+  // Our own probe looped back, and requests for the VIP, are nobody's answer.
+  CHECK_FALSE(arp_holder_of(f.data(), f.size(), vip.s_addr, own));
+  // Another host's reply from the VIP names that host.
+  auto reply = f;
+  reply[7] = 2;
+  std::memcpy(&reply[8], other, 6);
+  std::memcpy(&reply[14], &vip.s_addr, 4);
+  std::memcpy(&reply[18], own, 6);
+  auto who = arp_holder_of(reply.data(), reply.size(), vip.s_addr, own);
+  REQUIRE(who);
+  CHECK(*who == "02:00:00:00:00:12");
+  // ... and so does its gratuitous ARP (a request from the VIP).
+  reply[7] = 1;
+  CHECK(arp_holder_of(reply.data(), reply.size(), vip.s_addr, own));
+  // A reply from another address, a short frame, or not Ethernet/IPv4: no.
+  auto elsewhere = reply;
+  elsewhere[17] ^= 1;
+  CHECK_FALSE(arp_holder_of(elsewhere.data(), elsewhere.size(), vip.s_addr, own));
+  CHECK_FALSE(arp_holder_of(reply.data(), 27, vip.s_addr, own));
+  auto token_ring = reply;
+  token_ring[1] = 6;
+  CHECK_FALSE(arp_holder_of(token_ring.data(), token_ring.size(), vip.s_addr, own));
+  // Not an IPv4 address, or a name: a clear error, not a probe.
+  std::string err;
+  CHECK_FALSE(other_holders("2001:db8::1", "", Millis(10), &err));
+  CHECK(err.find("not an IPv4 address") != std::string::npos);
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "common/arp_probe.hpp"
 #include "common/netaddr.hpp"
 #include "common/state.hpp"
 
@@ -170,6 +171,13 @@ GuardFacts gather_guard(mysql::Connection& conn, const Options& opts, mysql::Clo
     std::string verr;
     f.vip_here = address_is_local(opts.vip->address, opts.vip->interface, &verr);
     if (!f.vip_here) spdlog::warn("guard: cannot tell whether the VIP is here: {}", verr);
+    if (f.vip_here && *f.vip_here && Clock::now() + kVipProbeWait < deadline) {
+      // Does another host answer for it too? (Not when it is elsewhere: then that is normal.)
+      if (auto others = other_holders(opts.vip->address, opts.vip->interface, kVipProbeWait, &verr))
+        f.vip_elsewhere = *others;
+      else
+        spdlog::debug("guard: cannot ask who else holds the VIP: {}", verr);
+    }
   }
   if (!opts.instance_state.empty()) {
     std::ifstream in(opts.instance_state);
@@ -216,21 +224,58 @@ GuardFacts gather_guard(mysql::Connection& conn, const Options& opts, mysql::Clo
   return f;
 }
 
-// Split brain is an event as much as a state: journaled when it starts and ends, and a
-// metric for dashboards, whatever the exit code says.
+std::string guard_name(const Options& opts) {
+  return !opts.check.instance.empty() ? opts.check.instance : opts.check_name;
+}
+
+std::string guard_state_path(const Options& opts) {
+  const std::string name = guard_name(opts);
+  return name.empty() || opts.state_dir.empty() ? "" : opts.state_dir + "/guard." + name + ".json";
+}
+
+Json read_guard_state(const std::string& path) {
+  std::ifstream in(path);
+  Json st = in ? Json::parse(in, nullptr, false) : Json::object();
+  return st.is_object() ? st : Json::object();
+}
+
+std::int64_t epoch_ms_now() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Another holder of the VIP counts once it answered on two runs at least this far apart.
+constexpr std::int64_t kVipElsewhereMinMs = 500;
+
+// Split brain and two VIP holders are events as much as states: journaled when they start and
+// end, and metrics for dashboards, whatever the exit code says.
 void record_guard(const Options& opts, const GuardFacts& f, const CheckResult& r) {
-  const std::string name = !opts.check.instance.empty() ? opts.check.instance : opts.check_name;
-  if (name.empty() || opts.state_dir.empty()) return;
+  const std::string name = guard_name(opts);
+  const std::string path = guard_state_path(opts);
+  if (path.empty()) return;
   const bool split = is_split_brain(f);
-  const std::string path = opts.state_dir + "/guard." + name + ".json";
-  Json st;
-  {
-    std::ifstream in(path);
-    st = in ? Json::parse(in, nullptr, false) : Json::object();
-    if (!st.is_object()) st = Json::object();
-  }
+  Json st = read_guard_state(path);
   const bool was = st.value("split_brain", false);
   std::string err;
+  // Two VIP holders: the streak starts at the first answer, counts once it persists.
+  const bool two = !f.vip_elsewhere.empty() && f.vip_elsewhere_persists;
+  const bool was_two = st.value("two_vip_holders", false);
+  if (f.vip_elsewhere.empty()) st.erase("vip_elsewhere_since_ms");
+  else if (!st.contains("vip_elsewhere_since_ms")) st["vip_elsewhere_since_ms"] = epoch_ms_now();
+  if (two != was_two) {
+    Json entry{{"kind", "two-vip-holders"},
+               {"tool", "check_mysql_slave"},
+               {"instance", name},
+               {"event", two ? "detected" : "ended"},
+               {"vip", opts.vip ? opts.vip->address : ""},
+               {"also_held_by", f.vip_elsewhere},
+               {"verdict", r.summary}};
+    if (!Journal(opts.journal_path).append(entry, &err)) spdlog::debug("journal: {}", err);
+    if (two) spdlog::critical("{}: {}", name, r.summary);
+    st["two_vip_holders"] = two;
+    st["two_vip_holders_since"] = now_rfc3339();
+  }
   if (split != was) {
     Json entry{{"kind", "split-brain"},
                {"tool", "check_mysql_slave"},
@@ -255,6 +300,9 @@ void record_guard(const Options& opts, const GuardFacts& f, const CheckResult& r
        "gauge", l, f.mark ? 1.0 : 0.0},
       {"hakit_errant_transactions", "1 while this node is marked with errant transactions", "gauge",
        l, f.mark && f.mark->errant() ? 1.0 : 0.0},
+      {"hakit_vip_other_holders",
+       "Other hosts answering ARP for the VIP while this node holds it (0 normally)", "gauge", l,
+       static_cast<double>(f.vip_elsewhere.size())},
       {"hakit_guard_state", "The guard's last state (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)",
        "gauge", l, static_cast<double>(static_cast<int>(r.state))}};
   if (!write_metrics(opts.metrics_path + "/hakit_guard_" + name + ".prom", m, &err))
@@ -289,6 +337,12 @@ CheckResult check_options(mysql::Connection& conn, const Options& opts,
   CheckResult res;
   bool ok = false;
   GuardFacts f = gather_guard(conn, opts, deadline, &res, &ok);
+  if (ok && !f.vip_elsewhere.empty()) {
+    const std::string path = guard_state_path(opts);
+    const Json st = path.empty() ? Json::object() : read_guard_state(path);
+    const std::int64_t since = st.value("vip_elsewhere_since_ms", std::int64_t{0});
+    f.vip_elsewhere_persists = since > 0 && epoch_ms_now() - since >= kVipElsewhereMinMs;
+  }
   if (ok) {
     res = evaluate_guard(opts.check, f);
     record_guard(opts, f, res);

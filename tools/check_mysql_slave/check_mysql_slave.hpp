@@ -83,6 +83,12 @@ struct GuardFacts {
   std::optional<mysql::FenceMark> mark;
   std::optional<mysql::Promotion> promotion;
   std::optional<bool> vip_here;  ///< nullopt: no instance/VIP configured or cannot tell
+  /// While the VIP is here: the MACs of other hosts that answer ARP for it too (two VIP
+  /// holders: VRRP between the nodes is broken). Empty when none or not probed.
+  std::vector<std::string> vip_elsewhere;
+  /// ... and they answered on consecutive runs (not the moment of a normal failover, when
+  /// the old master may hold the VIP a few more milliseconds).
+  bool vip_elsewhere_persists = false;
   std::string promotion_failed;  ///< the last MASTER event's promotion "was refused: ..."
   bool peer_configured = false;
   bool peer_reachable = false;

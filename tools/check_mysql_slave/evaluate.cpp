@@ -222,8 +222,46 @@ bool is_split_brain(const GuardFacts& f) {
          !f.peer_replicating;
 }
 
+namespace {
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+CheckResult evaluate_roles(const GuardFacts& f);
+
+}  // namespace
+
 CheckResult evaluate_guard(const config::MysqlCheckConfig& c, const GuardFacts& f) {
   (void)c;
+  CheckResult res = evaluate_roles(f);
+  if (f.vip_elsewhere.empty() || !f.vip_here || !*f.vip_here) return res;
+  const bool writable_master = !f.read_only && !f.replicating;
+  const std::string two = fmt::format("TWO VIP HOLDERS: the VIP is also answered by {} (VRRP "
+                                      "between the nodes is broken)",
+                                      joined(f.vip_elsewhere));
+  if (!f.vip_elsewhere_persists) {
+    // Seen once: a failover's old master may hold the VIP a few more milliseconds.
+    res.summary += ", " + two + ", seen once";
+    return res;
+  }
+  if (res.state == State::kCritical) {
+    res.summary += "; " + two;
+  } else if (!writable_master) {
+    res.state = State::kCritical;
+    res.summary = two + ": this node is read-only and gives the VIP up; " + res.summary;
+  } else {
+    res.state = std::max(res.state, State::kWarning);
+    res.summary = two + ": this node is the writable master and keeps it; " + res.summary;
+  }
+  return res;
+}
+
+namespace {
+
+CheckResult evaluate_roles(const GuardFacts& f) {
   CheckResult res;
   const std::string peer = f.peer_name.empty() ? "the peer" : f.peer_name;
   const bool peer_is_master = f.peer_reachable && !f.peer_read_only && !f.peer_replicating;
@@ -299,5 +337,7 @@ CheckResult evaluate_guard(const config::MysqlCheckConfig& c, const GuardFacts& 
   for (const auto& n : notes) res.summary += (res.summary.empty() ? "" : ", ") + n;
   return res;
 }
+
+}  // namespace
 
 }  // namespace hakit::check_mysql

@@ -81,12 +81,17 @@ void judge_instance(const Report& r, const InstanceStatus& s, Verdict* v) {
                                            s.name, fmt::join(masters, " and ")));
   }
   if (s.guard) {
-    // The guard's own verdict (fenced, errant transactions, split brain), as it last ran.
+    // The guard's own verdict (fenced, errant transactions, split brain, two VIP holders),
+    // as it last ran.
     const Json last = s.guard->value("last", Json::object());
     const std::string state = last.value("state", "");
     if (s.guard->value("split_brain", false))
       v->add(State::kCritical, fmt::format("{}: SPLIT BRAIN since {}: {}", s.name,
                                            s.guard->value("since", "?"), last.value("summary", "")));
+    else if (s.guard->value("two_vip_holders", false))
+      v->add(State::kCritical,
+             fmt::format("{}: TWO VIP HOLDERS since {}: {}", s.name,
+                         s.guard->value("two_vip_holders_since", "?"), last.value("summary", "")));
     else if (state == "CRITICAL")
       v->add(State::kCritical, fmt::format("{}: guard at {}: {}", s.name, last.value("time", "?"),
                                            last.value("summary", "")));

@@ -65,14 +65,27 @@ bool ArbiterGate::with_keeper(Millis lock_wait,
   return true;
 }
 
-bool ArbiterGate::acquire(Json* journal, std::string* why) {
+bool ArbiterGate::acquire(Json* journal, std::string* why,
+                          const std::function<std::vector<std::string>()>& vip_elsewhere) {
   using R = arbiter::LeaseKeeper::Acquired;
   R result = R::kUnavailable;
   std::string holder, err;
+  // The lease holder still holds the VIP too (it answers ARP for it) on two looks in a row, a
+  // poll apart: not a dead master whose lease runs out but a live one that cannot hear this
+  // node's VRRP. Waiting for its lease would only keep the VIP on a read-only node.
+  std::vector<std::string> others;
+  int seen = 0;
+  auto give_up = [&]() {
+    if (!vip_elsewhere) return false;
+    auto now = vip_elsewhere();
+    seen = now.empty() ? 0 : seen + 1;
+    if (!now.empty()) others = now;
+    return seen >= 2;
+  };
   const auto t0 = std::chrono::steady_clock::now();
   // A keep tick holds the record lock for at most one request timeout or so.
   bool locked = with_keeper(arbiter_.acquire_wait() + 4 * arbiter_.timeout, [&](arbiter::LeaseKeeper& k) {
-    result = k.acquire(arbiter_.acquire_wait(), &holder, &err);
+    result = k.acquire(arbiter_.acquire_wait(), &holder, &err, give_up);
     if (result == R::kYes) {
       k.record().phase = arbiter::Phase::kPromoting;
       k.record().promoter_pid = static_cast<int>(getpid());
@@ -92,7 +105,13 @@ bool ArbiterGate::acquire(Json* journal, std::string* why) {
   a["lease"] = "refused";
   if (!holder.empty()) a["holder"] = holder;
   if (!err.empty()) a["error"] = err;
-  if (locked && result == R::kHeldByOther)
+  if (locked && result == R::kGaveUp) {
+    a["vip_also_held_by"] = others;
+    *why = fmt::format("the arbiter lease {} is held by {}, which still holds the VIP as well "
+                       "(ARP answered by {}): VRRP between the nodes is broken, not the master "
+                       "dead; this node gives the VIP up instead of waiting for the lease",
+                       arbiter_.key(instance_), holder, fmt::join(others, ", "));
+  } else if (locked && result == R::kHeldByOther)
     *why = fmt::format("the arbiter lease {} is held by {} and did not end within {}",
                        arbiter_.key(instance_), holder, format_duration(arbiter_.acquire_wait()));
   else

@@ -2,9 +2,11 @@
 // The instance's arbiter lease around one role change (docs/arbiter.md): a promotion must
 // acquire it before any action runs and still hold it right before read_only=OFF; a demotion
 // hands it back once the database is read-only.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/arbiter/keep.hpp"
 #include "common/lock.hpp"
@@ -42,8 +44,11 @@ class ArbiterGate {
  public:
   ArbiterGate(const std::string& instance, const config::NotifyConfig& cfg, Services& svc);
   /// Promotion, before any action: acquires the lease, waiting up to acquire_timeout for
-  /// another holder's lease to end. False + *why: refuse the promotion.
-  bool acquire(Json* journal, std::string* why);
+  /// another holder's lease to end. False + *why: refuse the promotion. `vip_elsewhere`, when
+  /// set, names the other hosts that answer ARP for the VIP: when the lease holder is seen
+  /// holding the VIP on two polls in a row, the wait ends at once (refused).
+  bool acquire(Json* journal, std::string* why,
+               const std::function<std::vector<std::string>()>& vip_elsewhere = {});
   /// Right before read_only=OFF: renews the lease and checks the key still names us.
   bool before_writable(std::string* why);
   /// After the promote list: kept (the renewer takes over) when it succeeded or the database is

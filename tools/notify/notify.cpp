@@ -11,7 +11,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <mutex>
+#include <thread>
 
+#include "common/arp_probe.hpp"
 #include "common/lock.hpp"
 #include "notify/actions.hpp"
 #include "notify/partition.hpp"
@@ -325,20 +328,59 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
     }
   }
 
+  // Two VIP holders: does another host answer ARP for the VIP this node now holds? Then VRRP
+  // between the nodes is broken (protocol 112 dropped, a one-way fault) and the other MASTER
+  // is alive. Asked off the promotion's path (the answer waits kVipProbeWait); alerted after.
+  // An answer counts when it comes twice, apart: a failover's old master may still hold the VIP
+  // for the few milliseconds keepalived takes to let it go.
+  std::vector<std::string> vip_others;  // confirmed
+  std::function<std::vector<std::string>()> probe_vip;
+  if (inst.vip && ev.promotion()) {
+    probe_vip = [&svc, &inst, what]() {
+      std::string perr;
+      auto o = svc.addresses->other_holders(inst.vip->address, inst.vip->interface, kVipProbeWait,
+                                            &perr);
+      if (!o) spdlog::info("{}: cannot ask who else holds the VIP: {}", what, perr);
+      return o.value_or(std::vector<std::string>{});
+    };
+  }
+  RunContext ctx{ev, cfg, config_path, svc, from};
+  auto alert_two_holders = [&](const std::string& outcome) {
+    if (vip_others.empty()) return;
+    j["vip"]["also_held_by"] = vip_others;
+    alert(ctx, "two-vip-holders",
+          fmt::format("the VIP {} is held by {} and also answered by {} at the same time: "
+                      "VRRP between the nodes does not get through (protocol 112 dropped, "
+                      "a one-way link fault) while the other node is alive. {}",
+                      inst.vip->address, node_name(), fmt::join(vip_others, ", "), outcome),
+          &j);
+  };
+
   // With an arbiter, nothing of a promotion runs before this node holds the lease.
   std::optional<ArbiterGate> gate;
   if (!inst.arbiter.empty()) gate.emplace(ev.instance, cfg, svc);
-  if (gate && ev.promotion() && !gate->acquire(&j, &err)) {
+  if (gate && ev.promotion() && !gate->acquire(&j, &err, probe_vip)) {
     out.code = ExitCode::kRefused;
     out.decision = "refused";
     out.message = fmt::format("{}: promotion refused: {}; no action ran, the database stays "
                               "read-only", what, err);
+    if (j["arbiter"].contains("vip_also_held_by"))
+      vip_others = j["arbiter"]["vip_also_held_by"].get<std::vector<std::string>>();
+    alert_two_holders("This node's promotion was refused (the other node holds the arbiter "
+                      "lease); its guard gives the VIP up.");
     write_metrics_file(cfg, ev.instance, st);
     return finish(out, cfg, true);
   }
+  // The promotion goes on (the lease in hand, or no arbiter): the probe runs beside the actions.
+  std::thread vip_probe;
+  if (probe_vip)
+    vip_probe = std::thread([&probe_vip, &vip_others, &svc]() {
+      if (probe_vip().empty()) return;
+      svc.sleep(kVipConfirmAfter);
+      vip_others = probe_vip();
+    });
 
   out.decision = "ran";
-  RunContext ctx{ev, cfg, config_path, svc, from};
   ctx.started = ev.received == Clock::time_point{} ? kProcessStart : ev.received;
   if (gate && ev.promotion())
     ctx.before_writable = [&gate](std::string* why) { return gate->before_writable(why); };
@@ -363,6 +405,11 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
       ctx.message = ctx.actions.back().value("error", "");
     }
   }
+  if (vip_probe.joinable()) vip_probe.join();
+  alert_two_holders(failed_label.empty()
+                        ? "This node was promoted (the fence of the other node is in this "
+                          "event's journal entry); the other node's guard gives the VIP up."
+                        : "This node's promotion did not complete.");
   j["actions"] = ctx.actions;
   j["positions"] = ctx.positions;
   if (ctx.writable_ms >= 0) j["writable_ms"] = ctx.writable_ms;

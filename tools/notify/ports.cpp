@@ -1,5 +1,6 @@
 #include "notify/ports.hpp"
 
+#include "common/arp_probe.hpp"
 #include "common/netaddr.hpp"
 
 #include <arpa/inet.h>
@@ -62,6 +63,12 @@ bool IfaddrsProbe::is_local(const std::string& address, const std::string& inter
   auto local = address_is_local(address, interface, err);
   if (!local) *err = "vip: " + *err;
   return local.value_or(false);
+}
+
+std::optional<std::vector<std::string>> IfaddrsProbe::other_holders(const std::string& address,
+                                                                    const std::string& interface,
+                                                                    Millis wait, std::string* err) {
+  return hakit::other_holders(address, interface, wait, err);
 }
 
 Services real_services() {

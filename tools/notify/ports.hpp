@@ -3,6 +3,7 @@
 // SQL servers, local addresses, mail/webhook delivery, processes, and sleeping.
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,14 @@ class AddressProbe {
   /// True when `address` is on `interface` (any interface when empty). False + *err on failure.
   virtual bool is_local(const std::string& address, const std::string& interface,
                         std::string* err) = 0;
+  /// The MACs of other hosts that answer ARP for `address` within `wait` (two VIP holders);
+  /// nullopt + *err when it cannot ask. The default asks nobody (no other holder).
+  virtual std::optional<std::vector<std::string>> other_holders(const std::string& address,
+                                                                const std::string& interface,
+                                                                Millis wait, std::string* err) {
+    (void)address, (void)interface, (void)wait, (void)err;
+    return std::vector<std::string>{};
+  }
 };
 
 /// The real probe: getifaddrs(3), no shell and no `ip` command.
@@ -58,6 +67,10 @@ class IfaddrsProbe : public AddressProbe {
  public:
   bool is_local(const std::string& address, const std::string& interface,
                 std::string* err) override;
+  /// An ARP probe (common/arp_probe.hpp).
+  std::optional<std::vector<std::string>> other_holders(const std::string& address,
+                                                        const std::string& interface, Millis wait,
+                                                        std::string* err) override;
 };
 
 /// Delivers notifications.

@@ -5,6 +5,7 @@
 //   test_helper stubborn PIDFILE         ignore SIGTERM, fork a grandchild, sleep forever
 //   test_helper orphan PIDFILE           print "hello", leave a child holding stdout, exit 0
 //   test_helper raise SIGNUM             die by that signal
+//   test_helper arp-holders ADDR IFACE MS  the other hosts answering ARP for ADDR (one MAC a line)
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <string>
 #include <thread>
 
+#include "common/arp_probe.hpp"
 #include "common/lock.hpp"
 #include "common/state.hpp"
 
@@ -42,6 +44,16 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    return 0;
+  }
+  if (cmd == "arp-holders" && argc == 5) {
+    std::string err;
+    auto macs = hakit::other_holders(argv[2], argv[3], hakit::Millis(std::atoi(argv[4])), &err);
+    if (!macs) {
+      std::fprintf(stderr, "%s\n", err.c_str());
+      return 1;
+    }
+    for (const auto& m : *macs) std::puts(m.c_str());
     return 0;
   }
   if (cmd == "stubborn") {
