@@ -19,7 +19,7 @@ namespace hakit {
 inline constexpr Millis kVipProbeWait{100};
 /// A second probe this long after an answer confirms it (a failover's old master lets the VIP
 /// go within milliseconds; a live one cut off from VRRP keeps it).
-inline constexpr Millis kVipConfirmAfter{300};
+inline constexpr Millis kVipConfirmAfter{50};
 
 /// The probe's frame (an ARP request without the Ethernet header): who has `target`, tell
 /// 0.0.0.0, from `mac` (6 bytes).

@@ -134,18 +134,42 @@ def test_no_partition_makes_two_writable_masters():
         assert "VI_1 arbiter " in r.stdout and ": holding lease " in r.stdout and \
             "on /hakit/VI_1, self-fence in " in r.stdout, r.stdout
 
-        # 1. VRRP dropped: n2 becomes MASTER too, its promotion waits for n1's lease, which n1
-        #    keeps renewing: refused; n1 stays the only writable node.
+        # 1. VRRP dropped: n2 becomes MASTER too, and both hold the VIP. n2's promotion needs
+        #    n1's lease, which n1 keeps renewing, and n1 still answers ARP for the VIP: two VIP
+        #    holders, n1 alive. n2 does not wait out acquire_timeout (12 s) holding the VIP
+        #    read-only: it is refused after two looks (~1 s), alerts two-vip-holders, and its
+        #    guard gives the VIP up. n1 stays the only writable node.
         def n2_refused(since):
             refused = wait_for("n2's promotion refused by the arbiter", lambda: entries(
                 pair, "n2", since["n2"], refused_by_arbiter))
             assert refused[-1]["arbiter"]["holder"] == "n1", refused
 
+        at = {n: len(pair.files[n].journal()) for n in ("n1", "n2")}
+        seen = {}
+
+        def two_holders_resolved():
+            t_cut = time.monotonic()
+            gave_up = wait_for("n2 refused at once: n1 still holds the VIP", lambda: entries(
+                pair, "n2", at["n2"], lambda e: refused_by_arbiter(e) and
+                e.get("arbiter", {}).get("vip_also_held_by")), timeout=9)
+            seen["waited_ms"] = gave_up[0]["arbiter"]["waited_ms"]
+            wait_for("n2 gives the VIP up", lambda: pair.lab.vip_holders() == ["n1"], timeout=5)
+            seen["vip_on_n1_only_after_s"] = round(time.monotonic() - t_cut, 2)
+            seen["alerts"] = entries(pair, "n2", at["n2"], lambda e: e.get("kind") == "alert" and
+                                     e.get("alert") == "two-vip-holders")
+            seen["guard"] = entries(pair, "n2", at["n2"], lambda e: e.get("kind") ==
+                                    "two-vip-holders" and e.get("event") == "detected")
+
         f = partitioned(pair, "VRRP dropped",
                         lambda: (pair.lab.drop_vrrp("n1"), pair.lab.drop_vrrp("n2")),
                         lambda: (pair.lab.allow_vrrp("n1"), pair.lab.allow_vrrp("n2")),
-                        settled=n2_refused)
+                        check_during=two_holders_resolved, settled=n2_refused)
+        print("two VIP holders:", {k: (len(v) if isinstance(v, list) else v)
+                                   for k, v in seen.items()})
         assert f["writable_during"] == ["n1"] and f["winner"] == "n1", f
+        assert seen["waited_ms"] < 3000, seen  # not acquire_timeout (12 s)
+        assert seen["alerts"], "no two-vip-holders alert on n2"
+        assert "also answered by" in seen["alerts"][0]["text"], seen["alerts"][0]
 
         # 2. The link between the nodes cut (both still reach n3 and the client). Whoever
         #    holds the lease may write; the other cannot, whatever etcd's leader does.
