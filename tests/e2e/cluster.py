@@ -253,15 +253,27 @@ class Writer:
     """tests/e2e/writer.py inside the client namespace: one INSERT every `period` through the
     VIP; every acknowledged id is printed with the server that acknowledged it."""
 
+    # The next unused id per output file: a test may remove the file between its writers.
+    _next_id = {}
+
     def __init__(self, lab, work, period=0.02, host=VIP):
         self.lab = lab
         self.out = os.path.join(work, "writer.out")
+        first = max(Writer._next_id.get(self.out, 1), self._last_id() + 1)
         self.proc = lab.popen("cl", [sys.executable, os.path.join(HERE, "writer.py"), host,
-                                     APP_USER, APP_PASSWORD, str(period)],
+                                     APP_USER, APP_PASSWORD, str(period), str(first)],
                               log=self.out, name="writer")
+
+    def _last_id(self):
+        """The highest id attempted in the output file so far (0 when none)."""
+        if not os.path.exists(self.out):
+            return 0
+        acks, errors = self.records()
+        return max([a[0] for a in acks] + [e[0] for e in errors] + [0])
 
     def stop(self):
         self.lab.stop(self.proc)
+        Writer._next_id[self.out] = max(Writer._next_id.get(self.out, 1), self._last_id() + 1)
 
     def records(self):
         acks, errors = [], []

@@ -1,7 +1,8 @@
 """The application in the e2e lab: writes one row every PERIOD seconds through the VIP.
 
-Run inside the client namespace: writer.py HOST USER PASSWORD PERIOD. Each attempt uses a new
-id; a row counts as acknowledged only once COMMIT returned, and is printed as
+Run inside the client namespace: writer.py HOST USER PASSWORD PERIOD [FIRST_ID]. Each attempt
+uses a new id (from FIRST_ID, default 1: a later writer of the same test starts past the ids an
+earlier one used, or it would only hit duplicate keys); a row counts as acknowledged only once COMMIT returned, and is printed as
 `ack ID WALLTIME SERVER_ID` (the server that acknowledged it); failures as `err ID WALLTIME MSG`.
 The test compares acknowledged ids with the rows present on the surviving database.
 """
@@ -13,7 +14,8 @@ import pymysql
 
 def main():
     host, user, password, period = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
-    conn, server_id, next_id = None, None, 1
+    conn, server_id = None, None
+    next_id = int(sys.argv[5]) if len(sys.argv) > 5 else 1
     while True:
         start = time.time()
         i, next_id = next_id, next_id + 1

@@ -3,6 +3,8 @@
 // once the database is read-only.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "common/arbiter/lease.hpp"
 #include "helper/config_doc.hpp"
 #include "helper/fake_etcd.hpp"
@@ -211,7 +213,21 @@ TEST_CASE("arbiter gate: a lease holder that still holds the VIP ends the wait a
   // Alerted (and journaled on its own) as two VIP holders.
   REQUIRE(out.journal.contains("alerts"));
   CHECK(out.journal["alerts"][0]["kind"] == "two-vip-holders");
-  CHECK(g.db.server.statements.empty());
+  CHECK(out.journal["alerts"][0]["text"].get<std::string>().find("--clear-fence") !=
+        std::string::npos);
+  // Marked as fenced by n2 (unlogged), so the guard keeps this node out while n2 is the
+  // writable master; nothing else ran: the database stays read-only.
+  CHECK(out.journal["arbiter"]["mark"] == "written");
+  const auto& sql = g.db.server.statements;
+  auto insert = std::find_if(sql.begin(), sql.end(), [](const std::string& q) {
+    return q.rfind("INSERT INTO hakit.fence", 0) == 0;
+  });
+  REQUIRE(insert != sql.end());
+  CHECK(insert->find("'n2'") != std::string::npos);
+  CHECK(insert->find("superseded: n2 holds the arbiter lease") != std::string::npos);
+  CHECK(std::find(sql.begin(), sql.end(), "SET SESSION sql_log_bin=0") < insert);
+  CHECK(std::find(sql.begin(), sql.end(), "SET GLOBAL read_only=OFF") == sql.end());
+  CHECK(g.db.server.read_only);
   CHECK(g.etcd.holder("/hakit/VI_1") == "n2");
 }
 

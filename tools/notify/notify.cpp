@@ -11,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
-#include <mutex>
 #include <thread>
 
 #include "common/arp_probe.hpp"
@@ -87,6 +86,29 @@ Outcome finish(Outcome out, const config::NotifyConfig& cfg, bool journal) {
   else
     spdlog::error("{}", out.message);
   return out;
+}
+
+// Marks the local database as fenced by `holder` (sql_log_bin=0, as every fence mark): a
+// promotion given up because that node still holds the lease and the VIP. "written", or why not.
+std::string mark_superseded(const config::Instance& inst, const config::NotifyConfig& cfg,
+                            Services& svc, const std::string& holder,
+                            const std::vector<std::string>& vip_others) {
+  const std::string profile = guarded_profile(inst);
+  if (profile.empty() || !cfg.mysql.count(profile)) return "not written: no mysql profile";
+  std::string err;
+  auto db = svc.db->open(cfg.mysql.at(profile), Millis(5000), &err);
+  if (!db) return "not written: cannot connect to " + profile + ": " + err;
+  const Dialect dialect = Dialect::detect(*db);
+  mysql::Session s = session_of(*db, dialect);
+  mysql::FenceMark mark;
+  mark.by = holder;
+  mark.gtid = mysql::gtid_position(s);
+  mark.reason = "fenced";
+  mark.detail = fmt::format("superseded: {} holds the arbiter lease and still answers ARP for the "
+                            "VIP ({}): VRRP between the nodes does not get through",
+                            holder, fmt::join(vip_others, ", "));
+  if (!mysql::write_fence_mark(s, mark, &err)) return "not written: " + err;
+  return "written";
 }
 
 }  // namespace
@@ -338,6 +360,10 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   if (inst.vip && ev.promotion()) {
     probe_vip = [&svc, &inst, what]() {
       std::string perr;
+      // Only while the VIP is still here: once keepalived took it away (a heal made this node
+      // BACKUP while its promotion waited for the lease), the other node answering is normal.
+      if (!svc.addresses->is_local(inst.vip->address, inst.vip->interface, &perr))
+        return std::vector<std::string>{};
       auto o = svc.addresses->other_holders(inst.vip->address, inst.vip->interface, kVipProbeWait,
                                             &perr);
       if (!o) spdlog::info("{}: cannot ask who else holds the VIP: {}", what, perr);
@@ -364,17 +390,29 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
     out.decision = "refused";
     out.message = fmt::format("{}: promotion refused: {}; no action ran, the database stays "
                               "read-only", what, err);
-    if (j["arbiter"].contains("vip_also_held_by"))
+    if (j["arbiter"].contains("vip_also_held_by")) {
       vip_others = j["arbiter"]["vip_also_held_by"].get<std::vector<std::string>>();
-    alert_two_holders("This node's promotion was refused (the other node holds the arbiter "
-                      "lease); its guard gives the VIP up.");
+      // Superseded by a live master: marked as fenced by it, so that the guard keeps this node
+      // out of the VIP for as long as that node is the writable master (instead of keepalived
+      // making it MASTER again after every down timer, each time holding the VIP read-only),
+      // and lets it take over once that node is gone. Cleared as any fence mark.
+      const std::string holder = j["arbiter"].value("holder", "");
+      j["arbiter"]["mark"] = mark_superseded(inst, cfg, svc, holder, vip_others);
+    }
+    alert_two_holders(fmt::format(
+        "This node's promotion was refused (the other node holds the arbiter lease) and it is "
+        "marked as fenced by {}: its guard gives the VIP up and keeps it out while {} is the "
+        "writable master. Once VRRP gets through again: notify_backup --instance {} "
+        "--clear-fence --reason TEXT.",
+        j["arbiter"].value("holder", "?"), j["arbiter"].value("holder", "?"), ev.instance));
     write_metrics_file(cfg, ev.instance, st);
     return finish(out, cfg, true);
   }
-  // The promotion goes on (the lease in hand, or no arbiter): the probe runs beside the actions.
-  std::thread vip_probe;
+  // The promotion goes on (the lease in hand, or no arbiter): the probe runs beside the actions
+  // (a jthread: joined on every way out of this function).
+  std::jthread vip_probe;
   if (probe_vip)
-    vip_probe = std::thread([&probe_vip, &vip_others, &svc]() {
+    vip_probe = std::jthread([&probe_vip, &vip_others, &svc]() {
       if (probe_vip().empty()) return;
       svc.sleep(kVipConfirmAfter);
       vip_others = probe_vip();
