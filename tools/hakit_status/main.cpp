@@ -33,9 +33,9 @@ int main(int argc, char** argv) {
   app->add_option("--instance", opts.instance, "Only this VRRP instance")->type_name("NAME");
   app->add_flag("--json", opts.json, "One JSON document instead of tables");
   app->add_flag("--check", opts.check,
-                "Nagios plugin: one line, CRITICAL on a failed promotion, suspected split brain "
-                "or a CRITICAL guard, WARNING on the failover flag, a role/VIP mismatch or a "
-                "master without its arbiter lease");
+                "Nagios plugin: one line, CRITICAL on a failed promotion, suspected split brain, "
+                "a CRITICAL guard or two VIP holders, WARNING on the failover flag, a role/VIP "
+                "mismatch or a master without its arbiter lease");
   app->add_flag("--write-metrics", opts.write_metrics,
                 "Also write METRICS_DIR/hakit_status.prom (node_exporter textfile)");
   if (auto code = cli::parse(*app, argc, argv)) return *code;
