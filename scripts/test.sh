@@ -31,13 +31,8 @@ step "dependencies (scripts/deps.sh)"
 ./scripts/deps.sh
 rc=$?; done_step $rc; [ $rc -eq 0 ] || finish
 
-# Line tables only (-g1): backtraces, sanitizer reports and gdb keep file:line; the full
-# debug info of -g costs a third of the compile time here (CI time) and is for a developer's
-# own build (cmake -S . -B mybuild, RelWithDebInfo: -O2 -g).
-step "build (RelWithDebInfo with -g1, warnings are errors)"
-cmake -S . -B build -G Ninja -DHAKIT_WERROR=ON \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
-  >/dev/null && cmake --build build -j "$JOBS"
+step "build (RelWithDebInfo, warnings are errors)"
+cmake -S . -B build -G Ninja -DHAKIT_WERROR=ON >/dev/null && cmake --build build -j "$JOBS"
 rc=$?; done_step $rc; [ $rc -eq 0 ] || finish
 
 if [ "${HAKIT_SKIP_ASAN:-0}" != 1 ]; then
@@ -45,7 +40,7 @@ if [ "${HAKIT_SKIP_ASAN:-0}" != 1 ]; then
   # (CMake links libstdc++ dynamically in this build: ASan cannot wrap a static one.)
   step "sanitizer build of the unit tests (ASan + UBSan)"
   cmake -S . -B build-asan -G Ninja -DHAKIT_WERROR=ON -DHAKIT_SANITIZE=ON \
-    -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-g1" -DCMAKE_C_FLAGS_DEBUG="-g1" >/dev/null &&
+    -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
     cmake --build build-asan -j "$JOBS" --target unit_tests test_helper &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
