@@ -173,10 +173,12 @@ GuardFacts gather_guard(mysql::Connection& conn, const Options& opts, mysql::Clo
     if (!f.vip_here) spdlog::warn("guard: cannot tell whether the VIP is here: {}", verr);
     if (f.vip_here && *f.vip_here && Clock::now() + kVipProbeWait < deadline) {
       // Does another host answer for it too? (Not when it is elsewhere: then that is normal.)
-      if (auto others = other_holders(opts.vip->address, opts.vip->interface, kVipProbeWait, &verr))
+      if (auto others = other_holders(opts.vip->address, opts.vip->interface, kVipProbeWait, &verr)) {
         f.vip_elsewhere = *others;
-      else
+      } else {
+        f.vip_unprobed = true;
         spdlog::debug("guard: cannot ask who else holds the VIP: {}", verr);
+      }
     }
   }
   if (!opts.instance_state.empty()) {
@@ -258,12 +260,18 @@ void record_guard(const Options& opts, const GuardFacts& f, const CheckResult& r
   Json st = read_guard_state(path);
   const bool was = st.value("split_brain", false);
   std::string err;
-  // Two VIP holders: the streak starts at the first answer, counts once it persists.
+  // Two VIP holders: the streak starts at the first answer, counts once it persists. A run that
+  // could not ask (another user, by hand) neither starts nor ends it.
   const bool two = !f.vip_elsewhere.empty() && f.vip_elsewhere_persists;
   const bool was_two = st.value("two_vip_holders", false);
-  if (f.vip_elsewhere.empty()) st.erase("vip_elsewhere_since_ms");
-  else if (!st.contains("vip_elsewhere_since_ms")) st["vip_elsewhere_since_ms"] = epoch_ms_now();
-  if (two != was_two) {
+  if (f.vip_unprobed) {
+    // keep the streak as it is
+  } else if (f.vip_elsewhere.empty()) {
+    st.erase("vip_elsewhere_since_ms");
+  } else if (!st.contains("vip_elsewhere_since_ms")) {
+    st["vip_elsewhere_since_ms"] = epoch_ms_now();
+  }
+  if (two != was_two && !f.vip_unprobed) {
     Json entry{{"kind", "two-vip-holders"},
                {"tool", "check_mysql_slave"},
                {"instance", name},

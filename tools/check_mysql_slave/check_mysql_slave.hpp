@@ -89,6 +89,8 @@ struct GuardFacts {
   /// ... and they answered on consecutive runs (not the moment of a normal failover, when
   /// the old master may hold the VIP a few more milliseconds).
   bool vip_elsewhere_persists = false;
+  /// The VIP is here but nobody could be asked (no CAP_NET_RAW: run by hand as another user).
+  bool vip_unprobed = false;
   std::string promotion_failed;  ///< the last MASTER event's promotion "was refused: ..."
   bool peer_configured = false;
   bool peer_reachable = false;

@@ -224,12 +224,6 @@ bool is_split_brain(const GuardFacts& f) {
 
 namespace {
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
-  return out;
-}
-
 CheckResult evaluate_roles(const GuardFacts& f);
 
 }  // namespace
@@ -241,7 +235,7 @@ CheckResult evaluate_guard(const config::MysqlCheckConfig& c, const GuardFacts& 
   const bool writable_master = !f.read_only && !f.replicating;
   const std::string two = fmt::format("TWO VIP HOLDERS: the VIP is also answered by {} (VRRP "
                                       "between the nodes is broken)",
-                                      joined(f.vip_elsewhere));
+                                      fmt::join(f.vip_elsewhere, ", "));
   if (!f.vip_elsewhere_persists) {
     // Seen once: a failover's old master may hold the VIP a few more milliseconds.
     res.summary += ", " + two + ", seen once";
