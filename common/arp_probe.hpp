@@ -20,6 +20,9 @@ inline constexpr Millis kVipProbeWait{100};
 /// A second probe this long after an answer confirms it (a failover's old master lets the VIP
 /// go within milliseconds; a live one cut off from VRRP keeps it).
 inline constexpr Millis kVipConfirmAfter{50};
+/// The same, where the answer makes a promotion give up and mark itself fenced (notify's
+/// arbiter gate): longer, still well within the guard's two runs 0.5 s apart.
+inline constexpr Millis kVipGateConfirm{200};
 
 /// The probe's frame (an ARP request without the Ethernet header): who has `target`, tell
 /// 0.0.0.0, from `mac` (6 bytes).

@@ -150,9 +150,16 @@ def test_no_partition_makes_two_writable_masters():
 
         def two_holders_resolved():
             t_cut = time.monotonic()
-            gave_up = wait_for("n2 refused at once: n1 still holds the VIP", lambda: entries(
-                pair, "n2", at["n2"], lambda e: refused_by_arbiter(e) and
-                e.get("arbiter", {}).get("vip_also_held_by")), timeout=9)
+            try:
+                gave_up = wait_for("n2 refused at once: n1 still holds the VIP", lambda: entries(
+                    pair, "n2", at["n2"], lambda e: refused_by_arbiter(e) and
+                    e.get("arbiter", {}).get("vip_also_held_by")), timeout=9)
+            except AssertionError:
+                for n in ("n1", "n2"):
+                    print(f"--- {n} journal since VRRP was dropped:")
+                    for e in pair.files[n].journal()[at[n]:]:
+                        print(e)
+                raise
             seen["waited_ms"] = gave_up[0]["arbiter"]["waited_ms"]
             wait_for("n2 gives the VIP up", lambda: pair.lab.vip_holders() == ["n1"], timeout=5)
             seen["vip_on_n1_only_after_s"] = round(time.monotonic() - t_cut, 2)

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include "common/arp_probe.hpp"
 #include "notify/mysql_dialect.hpp"
 #include "notify/read_only.hpp"
 
@@ -66,21 +67,34 @@ bool ArbiterGate::with_keeper(Millis lock_wait,
 }
 
 bool ArbiterGate::acquire(Json* journal, std::string* why,
-                          const std::function<std::vector<std::string>()>& vip_elsewhere) {
+                          const std::function<std::optional<std::vector<std::string>>()>& vip_elsewhere) {
   using R = arbiter::LeaseKeeper::Acquired;
   R result = R::kUnavailable;
   std::string holder, err;
-  // The lease holder still holds the VIP too (it answers ARP for it) on two looks in a row, a
-  // poll apart: not a dead master whose lease runs out but a live one that cannot hear this
-  // node's VRRP. Waiting for its lease would only keep the VIP on a read-only node.
+  // Asked at each poll that finds the lease held by another node. Another host answers ARP for
+  // the VIP, and again kVipGateConfirm later: not a dead master whose lease runs out but a live
+  // one that cannot hear this node's VRRP. Waiting for its lease would only keep the VIP on a
+  // read-only node. Both looks within one poll, so that this is decided within a second of
+  // the event, before the guard's own two-holders verdict (two runs >= 0.5 s apart) takes the
+  // VIP away under it.
   std::vector<std::string> others;
-  int seen = 0;
+  bool vip_left = false;
   auto give_up = [&]() {
     if (!vip_elsewhere) return false;
-    auto now = vip_elsewhere();
-    seen = now.empty() ? 0 : seen + 1;
-    if (!now.empty()) others = now;
-    return seen >= 2;
+    auto first = vip_elsewhere();
+    if (first && !first->empty()) {
+      svc_.clock->sleep(kVipGateConfirm);
+      first = vip_elsewhere();
+      if (first && !first->empty()) {
+        others = *first;
+        return true;
+      }
+    }
+    // The VIP left this node while it waited (its guard failed, or VRRP came back and made it
+    // BACKUP): keepalived no longer wants it promoted, and the event that says so waits for
+    // this one's instance lock.
+    vip_left = !first;
+    return vip_left;
   };
   const auto t0 = std::chrono::steady_clock::now();
   // A keep tick holds the record lock for at most one request timeout or so.
@@ -105,7 +119,12 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   a["lease"] = "refused";
   if (!holder.empty()) a["holder"] = holder;
   if (!err.empty()) a["error"] = err;
-  if (locked && result == R::kGaveUp) {
+  if (locked && result == R::kGaveUp && vip_left) {
+    a["vip_left"] = true;
+    *why = fmt::format("the VIP left this node while its promotion waited for the arbiter lease "
+                       "{} (held by {}): keepalived made it BACKUP or FAULT meanwhile",
+                       arbiter_.key(instance_), holder);
+  } else if (locked && result == R::kGaveUp) {
     a["vip_also_held_by"] = others;
     *why = fmt::format("the arbiter lease {} is held by {}, which still holds the VIP as well "
                        "(ARP answered by {}): VRRP between the nodes is broken, not the master "
