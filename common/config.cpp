@@ -27,10 +27,6 @@ void parse_log(MapReader& r, LogConfig* out) {
   r.finish();
 }
 
-void require_absolute(MapReader& r, const std::string& key, const std::string& value) {
-  if (!value.empty() && value.front() != '/') r.error(key, "must be an absolute path");
-}
-
 // A key that holds a secret inline makes the whole file a secret file.
 bool has_inline_secret(const YAML::Node& n) {
   if (n.IsMap()) {
@@ -65,10 +61,10 @@ void parse_core(const YAML::Node& root, Core* out, Diagnostics* strict, Diagnost
   out->run_dir = top.string("run_dir", out->run_dir);
   out->metrics_dir = top.string("metrics_dir", out->metrics_dir);
   out->maintenance_file = top.string("maintenance_file", out->maintenance_file);
-  require_absolute(top, "state_dir", out->state_dir);
-  require_absolute(top, "run_dir", out->run_dir);
-  require_absolute(top, "metrics_dir", out->metrics_dir);
-  require_absolute(top, "maintenance_file", out->maintenance_file);
+  top.require_absolute("state_dir", out->state_dir);
+  top.require_absolute("run_dir", out->run_dir);
+  top.require_absolute("metrics_dir", out->metrics_dir);
+  top.require_absolute("maintenance_file", out->maintenance_file);
 }
 
 }  // namespace

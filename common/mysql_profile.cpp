@@ -6,14 +6,6 @@
 
 namespace hakit::config {
 
-namespace {
-
-void require_absolute(MapReader& e, const std::string& key, const std::string& value) {
-  if (!value.empty() && value.front() != '/') e.error(key, "must be an absolute path");
-}
-
-}  // namespace
-
 void parse_mysql_profile(MapReader& e, MysqlProfile* out) {
   out->host_given = out->host_given || e.has("host");
   out->port_given = out->port_given || e.has("port");
@@ -38,7 +30,7 @@ void parse_mysql_profile(MapReader& e, MysqlProfile* out) {
   out->tls_verify_server_cert = e.boolean("tls_verify_server_cert", out->tls_verify_server_cert);
   for (const char* k :
        {"socket", "password_file", "defaults_file", "tls_ca", "tls_capath", "tls_cert", "tls_key"})
-    if (e.has(k)) require_absolute(e, k, e.string(k, ""));
+    if (e.has(k)) e.require_absolute(k, e.string(k, ""));
   if (!out->tls_key.empty() && out->tls_cert.empty()) e.error("tls_key", "tls_key needs tls_cert");
   if (!out->password_file.empty() && !out->defaults_file.empty())
     e.error("password_file", "use either password_file or defaults_file, not both");

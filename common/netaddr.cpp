@@ -45,4 +45,8 @@ std::optional<bool> address_is_local(const std::string& address, const std::stri
   return found;
 }
 
+std::string bracket_host(const std::string& host) {
+  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
+}
+
 }  // namespace hakit

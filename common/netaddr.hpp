@@ -13,4 +13,7 @@ namespace hakit {
 std::optional<bool> address_is_local(const std::string& address, const std::string& interface,
                                      std::string* err);
 
+/// `host` as it goes before ":port" in a URL or a message: an IPv6 literal in brackets.
+std::string bracket_host(const std::string& host);
+
 }  // namespace hakit

@@ -137,6 +137,10 @@ void MapReader::error(const std::string& key, const std::string& message) {
   diag_->error(n.IsDefined() ? n : node_, key_path(key), message);
 }
 
+void MapReader::require_absolute(const std::string& key, const std::string& value) {
+  if (!value.empty() && value.front() != '/') error(key, "must be an absolute path");
+}
+
 YAML::Node MapReader::get(const std::string& key) {
   known_.insert(key);
   if (!valid_) return YAML::Node();

@@ -123,6 +123,8 @@ class MapReader {
 
   /// Error helpers bound to this mapping.
   void error(const std::string& key, const std::string& message);
+  /// Reports a non-empty `value` of `key` that is not an absolute path.
+  void require_absolute(const std::string& key, const std::string& value);
   std::string key_path(const std::string& key) const;
 
  private:

@@ -7,6 +7,7 @@
 
 #include <fstream>
 
+#include "common/netaddr.hpp"
 #include "common/regex/regex.hpp"
 #include "common/secrets.hpp"
 
@@ -21,10 +22,6 @@ constexpr const char* kTool = "check_http_200";
 CLI::Option* add_list(CLI::App& app, const std::string& names, std::vector<std::string>* out,
                       const std::string& help, const std::string& type) {
   return app.add_option(names, *out, help)->type_name(type)->allow_extra_args(false);
-}
-
-std::string bracket(const std::string& host) {
-  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
 }
 
 std::string reason_of(const http::Response& r) {
@@ -300,11 +297,11 @@ bool build_request(const config::HttpCheckConfig& c, http::Request* req, std::st
     // URL's real host (or the -H node), so SNI, Host and the certificate check use the name.
     if (!http::replace_url_host(c.url, c.sni, &req->url, err)) return false;
     req->connect_to.push_back(
-        fmt::format("{}:{}:{}:{}", bracket(c.sni), url.port,
-                    bracket(c.connect_host.empty() ? url.host : c.connect_host),
+        fmt::format("{}:{}:{}:{}", bracket_host(c.sni), url.port,
+                    bracket_host(c.connect_host.empty() ? url.host : c.connect_host),
                     target_port.empty() ? std::to_string(url.port) : target_port));
   } else if (!c.connect_host.empty() || c.connect_port) {
-    req->connect_to.push_back(fmt::format("::{}:{}", bracket(c.connect_host), target_port));
+    req->connect_to.push_back(fmt::format("::{}:{}", bracket_host(c.connect_host), target_port));
   }
   req->proxy = c.proxy;
   req->ip_version = c.ip_version == "4"   ? http::IpVersion::kV4

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "check_http_200/check_http_200.hpp"
+#include "common/netaddr.hpp"
 
 namespace hakit::check_http {
 
@@ -31,10 +32,6 @@ void accept_cosmetic(CLI::App& app, const std::string& names, const std::string&
   app.add_flag_callback(
          names, [] {}, "check_http option, accepted without effect: " + what)
       ->group("");
-}
-
-std::string bracket(const std::string& host) {
-  return host.find(':') != std::string::npos && host.front() != '[' ? "[" + host + "]" : host;
 }
 
 /// "name", "name:port", "[v6]", "[v6]:port", "v6" (several colons: no port) as check_http
@@ -210,7 +207,7 @@ bool apply_plugin_target(const PluginTarget& t, config::HttpCheckConfig* c, std:
     const int default_port = t.ssl ? 443 : 80;
     // check_http: the port of -H is the URL's unless -p says where to connect.
     int url_port = vport ? vport : t.port ? t.port : default_port;
-    c->url = fmt::format("{}://{}{}{}", scheme, bracket(vhost.empty() ? t.address : vhost),
+    c->url = fmt::format("{}://{}{}{}", scheme, bracket_host(vhost.empty() ? t.address : vhost),
                          url_port == default_port ? "" : ":" + std::to_string(url_port), path);
     if (!vhost.empty() && !t.address.empty()) c->connect_host = t.address;
     if (t.port && t.port != url_port) c->connect_port = t.port;
@@ -231,7 +228,7 @@ bool apply_plugin_target(const PluginTarget& t, config::HttpCheckConfig* c, std:
   if (!vhost.empty()) {
     const int default_port = url.scheme == "https" ? 443 : 80;
     const int name_port = vport ? vport : url.port;
-    c->url = fmt::format("{}://{}{}{}", url.scheme, bracket(vhost),
+    c->url = fmt::format("{}://{}{}{}", url.scheme, bracket_host(vhost),
                          name_port == default_port ? "" : ":" + std::to_string(name_port),
                          url.path.empty() ? "/" : url.path);
     // The node stays the URL's unless -I/-p (or the entry's connect_host/port) say otherwise.

@@ -15,10 +15,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-void require_absolute(MapReader& e, const std::string& key, const std::string& value) {
-  if (!value.empty() && value.front() != '/') e.error(key, "must be an absolute path");
-}
-
 }  // namespace
 
 const char* to_string(CheckMode v) {
@@ -96,7 +92,7 @@ void parse_mysql_check(MapReader& e, MysqlCheckConfig* out) {
   out->future_tolerance =
       e.duration("future_tolerance", out->future_tolerance, Millis(0), Millis(86'400'000));
   out->maintenance_file = e.string("maintenance_file", out->maintenance_file);
-  require_absolute(e, "maintenance_file", out->maintenance_file);
+  e.require_absolute("maintenance_file", out->maintenance_file);
   out->warning_fails = e.boolean("warning_fails", out->warning_fails);
   out->peer = e.string("peer", out->peer);
   out->instance = e.string("instance", out->instance);
