@@ -21,7 +21,8 @@ echo "== dependencies"
 
 echo "== build (build/)"
 if [ ! -f build/build.ninja ]; then
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16 > /dev/null
 fi
 if ! cmake --build build -j"$(nproc)" --target check_http_200 check_mysql_slave notify_master \
   notify_backup sitesync > build/demo-build.log 2>&1; then

@@ -9,7 +9,7 @@ B=build-fuzz
 SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 
 CC=clang CXX=clang++ cmake -S . -B "$B" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DHAKIT_FUZZ=ON -DHAKIT_TESTS=OFF -DHAKIT_PCH=OFF -DHAKIT_STATIC_DEPS=OFF \
+  -DHAKIT_FUZZ=ON -DHAKIT_TESTS=OFF -DHAKIT_PCH=OFF -DHAKIT_STATIC_DEPS=OFF ${UNITY:-} \
   -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" >/dev/null
 cmake --build "$B" -j "${JOBS:-$(nproc)}" --target fuzz_config
 

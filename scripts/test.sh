@@ -31,8 +31,15 @@ step "dependencies (scripts/deps.sh)"
 ./scripts/deps.sh
 rc=$?; done_step $rc; [ $rc -eq 0 ] || finish
 
+# Unity builds (16 files a compile): the headers every file includes (spdlog/fmt, nlohmann
+# json, yaml-cpp) are parsed once a batch instead of once a file. Measured with -j2 on a
+# 2-core box: 331 s instead of 491 s. Incremental builds (a developer's build/) stay one file
+# a compile unless they pass the same option.
+UNITY="-DCMAKE_UNITY_BUILD=ON -DCMAKE_UNITY_BUILD_BATCH_SIZE=16"
+export UNITY
+
 step "build (RelWithDebInfo, warnings are errors)"
-cmake -S . -B build -G Ninja -DHAKIT_WERROR=ON >/dev/null && cmake --build build -j "$JOBS"
+cmake -S . -B build -G Ninja -DHAKIT_WERROR=ON $UNITY >/dev/null && cmake --build build -j "$JOBS"
 rc=$?; done_step $rc; [ $rc -eq 0 ] || finish
 
 if [ "${HAKIT_SKIP_ASAN:-0}" != 1 ]; then
@@ -40,7 +47,7 @@ if [ "${HAKIT_SKIP_ASAN:-0}" != 1 ]; then
   # (CMake links libstdc++ dynamically in this build: ASan cannot wrap a static one.)
   step "sanitizer build of the unit tests (ASan + UBSan)"
   cmake -S . -B build-asan -G Ninja -DHAKIT_WERROR=ON -DHAKIT_SANITIZE=ON \
-    -DCMAKE_BUILD_TYPE=Debug >/dev/null &&
+    -DCMAKE_BUILD_TYPE=Debug $UNITY >/dev/null &&
     cmake --build build-asan -j "$JOBS" --target unit_tests test_helper &&
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
