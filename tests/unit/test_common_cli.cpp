@@ -13,12 +13,10 @@
 
 using namespace hakit;
 using hakit::test::TempDir;
+using hakit::test::contains;
 
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 // Runs fn with fd `fd` (1 or 2) redirected to a temp file; returns what was written.
 template <typename Fn>

@@ -15,12 +15,10 @@
 using namespace hakit;
 using namespace hakit::config;
 using hakit::test::TempDir;
+using hakit::test::contains;
 
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 // Parses text and validates every section (what --check-config does); returns the rendered
 // diagnostics ("" when valid).

@@ -11,12 +11,10 @@
 
 using namespace hakit;
 using hakit::test::TempDir;
+using hakit::test::contains;
 
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 // Starts `test_helper lock PATH HOLD_MS` and waits until it says it holds the lock.
 pid_t start_holder(const std::string& path, int hold_ms) {

@@ -11,12 +11,10 @@
 
 using namespace hakit;
 using hakit::test::TempDir;
+using hakit::test::contains;
 
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::string format_json(const std::string& text, spdlog::level::level_enum level) {
   spdlog::details::log_msg msg("check_x", level, text);

@@ -12,11 +12,9 @@
 
 using namespace hakit;
 using hakit::test::TempDir;
+using hakit::test::contains;
 
 namespace {
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 pid_t read_pid(const std::string& path) {
   // The helper writes the file right after fork; give a loaded machine a moment.
   for (int i = 0; i < 200; ++i) {

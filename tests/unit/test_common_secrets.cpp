@@ -9,12 +9,7 @@
 
 using namespace hakit;
 using hakit::test::TempDir;
-
-namespace {
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
-}  // namespace
+using hakit::test::contains;
 
 TEST_CASE("secrets: the first line of a 0600 file is the secret") {
   TempDir dir;

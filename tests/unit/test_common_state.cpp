@@ -18,12 +18,10 @@
 
 using namespace hakit;
 using hakit::test::TempDir;
+using hakit::test::contains;
 
 namespace {
 
-bool contains(const std::string& hay, const std::string& needle) {
-  return hay.find(needle) != std::string::npos;
-}
 
 std::vector<std::string> lines_of(const std::string& path) {
   std::vector<std::string> out;

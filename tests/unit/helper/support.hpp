@@ -17,6 +17,11 @@
 
 namespace hakit::test {
 
+/// `needle` occurs in `hay`.
+inline bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
 /// A fresh directory under /tmp, removed with everything in it at scope exit.
 class TempDir {
  public:
