@@ -248,7 +248,10 @@ def test_no_partition_makes_two_writable_masters():
         # 3. The master cut off from everything (its link up): n1 cannot renew and sets itself
         #    read-only before its lease can expire; n2 gets the lease only after that and
         #    promotes. After the heal n2 keeps the writes (it holds the lease).
-        master = pair.one_writable_with_vip()
+        # (Polled, not one look: the lease is read from etcd, which may still be electing a
+        # leader after the link-cut heal; one look then named no master and the scenario cut
+        # off nobody.)
+        master = pair.wait_one_writable_with_vip()
         other = "n2" if master == "n1" else "n1"
 
         def takeover():
