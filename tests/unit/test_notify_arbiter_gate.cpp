@@ -251,31 +251,3 @@ TEST_CASE("arbiter gate: a VIP answered once (a failover's old master letting go
   CHECK(g.clock.now - t0 >= 3000);  // the whole acquire_timeout
   CHECK(out.message.find("did not end within") != std::string::npos);
 }
-
-TEST_CASE("arbiter gate: the VIP leaving this node ends the wait (the promotion is stale)") {
-  Gate g;
-  g.n2_takes_the_lease();
-  // keepalived takes the VIP away after the first poll (a heal made this node BACKUP, or its
-  // guard failed): the BACKUP or FAULT event waits for this one's instance lock.
-  class Leaves : public TwoHolders {
-   public:
-    int local_looks = 0;
-    bool is_local(const std::string&, const std::string&, std::string*) override {
-      return ++local_looks <= 2;  // the event's own check, then the first poll
-    }
-  } probe;
-  const std::int64_t t0 = g.clock.now;
-  Outcome out = fire_with_vip(g, probe);
-  CHECK(out.code == ExitCode::kRefused);
-  CHECK(g.clock.now - t0 < 2000);  // the second poll, not acquire_timeout's 3 s
-  CHECK(out.message.find("the VIP left this node") != std::string::npos);
-  CHECK(out.journal["arbiter"]["vip_left"] == true);
-  CHECK_FALSE(out.journal["arbiter"].contains("vip_also_held_by"));
-  CHECK_FALSE(out.journal["arbiter"].contains("mark"));  // nothing to mark: nobody else seen
-  CHECK_FALSE(out.journal.contains("alerts"));
-  const auto& sql = g.db.server.statements;
-  CHECK(std::none_of(sql.begin(), sql.end(), [](const std::string& q) {
-    return q.rfind("INSERT INTO hakit.fence", 0) == 0;
-  }));
-  CHECK(g.db.server.read_only);
-}

@@ -77,24 +77,19 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   // read-only node. Both looks within one poll, so that this is decided within a second of
   // the event, before the guard's own two-holders verdict (two runs >= 0.5 s apart) takes the
   // VIP away under it.
+  // (A VIP that left this node meanwhile is not a reason to stop: with the master cut off,
+  // the guard may take the VIP away while the promotion waits for the dead master's lease,
+  // and the promotion must still go on once that lease runs out.)
   std::vector<std::string> others;
-  bool vip_left = false;
   auto give_up = [&]() {
     if (!vip_elsewhere) return false;
     auto first = vip_elsewhere();
-    if (first && !first->empty()) {
-      svc_.clock->sleep(kVipGateConfirm);
-      first = vip_elsewhere();
-      if (first && !first->empty()) {
-        others = *first;
-        return true;
-      }
-    }
-    // The VIP left this node while it waited (its guard failed, or VRRP came back and made it
-    // BACKUP): keepalived no longer wants it promoted, and the event that says so waits for
-    // this one's instance lock.
-    vip_left = !first;
-    return vip_left;
+    if (!first || first->empty()) return false;
+    svc_.clock->sleep(kVipGateConfirm);
+    auto again = vip_elsewhere();
+    if (!again || again->empty()) return false;
+    others = *again;
+    return true;
   };
   const auto t0 = std::chrono::steady_clock::now();
   // A keep tick holds the record lock for at most one request timeout or so.
@@ -119,12 +114,7 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   a["lease"] = "refused";
   if (!holder.empty()) a["holder"] = holder;
   if (!err.empty()) a["error"] = err;
-  if (locked && result == R::kGaveUp && vip_left) {
-    a["vip_left"] = true;
-    *why = fmt::format("the VIP left this node while its promotion waited for the arbiter lease "
-                       "{} (held by {}): keepalived made it BACKUP or FAULT meanwhile",
-                       arbiter_.key(instance_), holder);
-  } else if (locked && result == R::kGaveUp) {
+  if (locked && result == R::kGaveUp) {
     a["vip_also_held_by"] = others;
     *why = fmt::format("the arbiter lease {} is held by {}, which still holds the VIP as well "
                        "(ARP answered by {}): VRRP between the nodes is broken, not the master "
