@@ -41,6 +41,15 @@ def refused_by_arbiter(e):
     return e.get("kind") == "transition" and e.get("decision") == "refused"
 
 
+def dump(pair, since):
+    """Prints both nodes' journal entries after index since[node] and keepalived's log tail."""
+    for n in ("n1", "n2"):
+        print(f"--- {n} journal since the partition:")
+        for e in pair.files[n].journal()[since[n]:]:
+            print(" ", e)
+        print(f"--- {n} keepalived:", pair.ka[n].log()[-2000:])
+
+
 def partitioned(pair, name, cut, heal, check_during=None, settled=None, seconds=PARTITION_S):
     """Applies a partition for `seconds` with the client writing and read_only sampled,
     heals it, and checks what must hold after every heal. `settled(since)` waits for what the
@@ -66,7 +75,11 @@ def partitioned(pair, name, cut, heal, check_during=None, settled=None, seconds=
         t0 = time.monotonic()
         cut()
         if check_during:
-            check_during()
+            try:
+                check_during()
+            except AssertionError:
+                dump(pair, journal_at)
+                raise
         time.sleep(max(0.0, seconds - (time.monotonic() - t0)))
         during = pair.writable()
     finally:
@@ -84,8 +97,12 @@ def partitioned(pair, name, cut, heal, check_during=None, settled=None, seconds=
         raise
     one_after = time.monotonic() - t_heal
     loser = "n2" if winner == "n1" else "n1"
-    outcome = wait_for(f"{loser} re-attached as {winner}'s replica, or flagged",
-                       lambda: rejoined_or_flagged(pair, loser, winner, journal_at[loser]))
+    try:
+        outcome = wait_for(f"{loser} re-attached as {winner}'s replica, or flagged",
+                           lambda: rejoined_or_flagged(pair, loser, winner, journal_at[loser]))
+    except AssertionError:
+        dump(pair, journal_at)
+        raise
     if settled:
         settled(journal_at)
     # Re-attached is not caught up: after a link cut the replica's connection to the master
