@@ -67,7 +67,7 @@ bool ArbiterGate::with_keeper(Millis lock_wait,
 }
 
 bool ArbiterGate::acquire(Json* journal, std::string* why,
-                          const std::function<std::optional<std::vector<std::string>>()>& vip_elsewhere) {
+                          const std::function<std::vector<std::string>()>& vip_elsewhere) {
   using R = arbiter::LeaseKeeper::Acquired;
   R result = R::kUnavailable;
   std::string holder, err;
@@ -83,13 +83,10 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   std::vector<std::string> others;
   auto give_up = [&]() {
     if (!vip_elsewhere) return false;
-    auto first = vip_elsewhere();
-    if (!first || first->empty()) return false;
+    if (vip_elsewhere().empty()) return false;
     svc_.clock->sleep(kVipGateConfirm);
-    auto again = vip_elsewhere();
-    if (!again || again->empty()) return false;
-    others = *again;
-    return true;
+    others = vip_elsewhere();
+    return !others.empty();
   };
   const auto t0 = std::chrono::steady_clock::now();
   // A keep tick holds the record lock for at most one request timeout or so.

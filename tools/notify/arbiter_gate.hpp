@@ -45,12 +45,11 @@ class ArbiterGate {
   ArbiterGate(const std::string& instance, const config::NotifyConfig& cfg, Services& svc);
   /// Promotion, before any action: acquires the lease, waiting up to acquire_timeout for
   /// another holder's lease to end. False + *why: refuse the promotion. `vip_elsewhere`, when
-  /// set, names the other hosts that answer ARP for the VIP (nullopt: the VIP is no longer
-  /// here, nothing to ask). The wait ends at once (refused) when another host answers on two
-  /// looks kVipGateConfirm apart: the lease holder is alive and cut off from VRRP, journaled
-  /// as arbiter.vip_also_held_by.
+  /// set, names the other hosts that answer ARP for the VIP. The wait ends at once (refused)
+  /// when another host answers on two looks kVipGateConfirm apart: the lease holder is alive
+  /// and cut off from VRRP, journaled as arbiter.vip_also_held_by.
   bool acquire(Json* journal, std::string* why,
-               const std::function<std::optional<std::vector<std::string>>()>& vip_elsewhere = {});
+               const std::function<std::vector<std::string>()>& vip_elsewhere = {});
   /// Right before read_only=OFF: renews the lease and checks the key still names us.
   bool before_writable(std::string* why);
   /// After the promote list: kept (the renewer takes over) when it succeeded or the database is

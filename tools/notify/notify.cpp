@@ -356,16 +356,15 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   // An answer counts when it comes twice, apart: a failover's old master may still hold the VIP
   // for the few milliseconds keepalived takes to let it go.
   std::vector<std::string> vip_others;  // confirmed
-  // Who else answers ARP for the VIP; nullopt once the VIP is no longer here (a heal made this
-  // node BACKUP, or its guard FAULT, while its promotion waited for the lease: the other node
-  // answering is then normal).
-  std::function<std::optional<std::vector<std::string>>()> probe_vip;
+  // Who else answers ARP for the VIP; asked only while the VIP is here (once a heal made this
+  // node BACKUP, or its guard FAULT, while its promotion waited for the lease, the other node
+  // answering is normal).
+  std::function<std::vector<std::string>()> probe_vip;
   if (inst.vip && ev.promotion()) {
-    probe_vip = [&svc, &inst, what]() -> std::optional<std::vector<std::string>> {
+    probe_vip = [&svc, &inst, what]() {
       std::string perr;
       if (!svc.addresses->is_local(inst.vip->address, inst.vip->interface, &perr)) {
-        if (perr.empty()) return std::nullopt;
-        spdlog::info("{}: cannot check the VIP: {}", what, perr);
+        if (!perr.empty()) spdlog::info("{}: cannot check the VIP: {}", what, perr);
         return std::vector<std::string>{};
       }
       auto o = svc.addresses->other_holders(inst.vip->address, inst.vip->interface, kVipProbeWait,
@@ -417,10 +416,9 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   std::jthread vip_probe;
   if (probe_vip)
     vip_probe = std::jthread([&probe_vip, &vip_others, &svc]() {
-      auto first = probe_vip();
-      if (!first || first->empty()) return;
+      if (probe_vip().empty()) return;
       svc.sleep(kVipConfirmAfter);
-      vip_others = probe_vip().value_or(std::vector<std::string>{});
+      vip_others = probe_vip();
     });
 
   out.decision = "ran";
