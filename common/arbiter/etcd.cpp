@@ -283,10 +283,12 @@ bool HttpEtcd::revoke(std::int64_t id, std::string* err) {
   return false;
 }
 
-bool HttpEtcd::time_to_live(std::int64_t id, std::int64_t* ttl_s, std::string* err) {
+bool HttpEtcd::time_to_live(std::int64_t id, std::int64_t* ttl_s, std::int64_t* granted_s,
+                            std::string* err) {
   Json a;
   if (!call("/v3/lease/timetolive", {{"ID", std::to_string(id)}}, &a, err)) return false;
   *ttl_s = a.contains("TTL") ? codec::int64_field(a, "TTL") : -1;
+  *granted_s = a.contains("grantedTTL") ? codec::int64_field(a, "grantedTTL") : 0;
   return true;
 }
 

@@ -62,8 +62,10 @@ class Etcd {
   virtual bool keepalive(std::int64_t id, std::int64_t* ttl_s, std::string* err) = 0;
   /// Revokes a lease (its keys go with it). A lease already gone counts as revoked.
   virtual bool revoke(std::int64_t id, std::string* err) = 0;
-  /// TTL left of a lease in seconds (-1 when it does not exist).
-  virtual bool time_to_live(std::int64_t id, std::int64_t* ttl_s, std::string* err) = 0;
+  /// TTL left of a lease in whole seconds, rounded down as etcd does (-1 when it does not
+  /// exist), and the TTL it was granted with (0 when unknown).
+  virtual bool time_to_live(std::int64_t id, std::int64_t* ttl_s, std::int64_t* granted_s,
+                            std::string* err) = 0;
   /// Reads one key (*kv empty when it does not exist).
   virtual bool get(const std::string& key, std::optional<KeyValue>* kv, std::string* err) = 0;
   /// Runs a txn built by codec::*_txn.
@@ -87,7 +89,8 @@ class HttpEtcd : public Etcd {
   bool grant(std::int64_t ttl_s, std::int64_t* id, std::int64_t* granted_s, std::string* err) override;
   bool keepalive(std::int64_t id, std::int64_t* ttl_s, std::string* err) override;
   bool revoke(std::int64_t id, std::string* err) override;
-  bool time_to_live(std::int64_t id, std::int64_t* ttl_s, std::string* err) override;
+  bool time_to_live(std::int64_t id, std::int64_t* ttl_s, std::int64_t* granted_s,
+                    std::string* err) override;
   bool get(const std::string& key, std::optional<KeyValue>* kv, std::string* err) override;
   bool txn(const Json& body, bool* succeeded, std::optional<KeyValue>* current,
            std::string* err) override;

@@ -80,6 +80,7 @@ bool LeaseKeeper::try_claim(std::string* holder, bool* won, std::string* err) {
   if (!etcd_.get(rec_.key, &kv, err)) return false;
   if (kv && kv->value != rec_.node) {
     *holder = kv->value;
+    other_lease_ = kv->lease;
     return true;
   }
   const std::int64_t sent = clock_.now_ms();
@@ -98,6 +99,7 @@ bool LeaseKeeper::try_claim(std::string* holder, bool* won, std::string* err) {
     std::string e;
     etcd_.revoke(id, &e);
     *holder = current ? current->value : "";
+    other_lease_ = current ? current->lease : 0;
     return true;  // somebody was faster; the caller waits and looks again
   }
   if (kv && kv->lease && kv->lease != id) {
@@ -117,6 +119,7 @@ LeaseKeeper::Acquired LeaseKeeper::acquire(Millis wait, std::string* holder, std
   for (;;) {
     bool won = false;
     holder->clear();
+    other_lease_ = 0;
     std::string e;
     const bool answered = try_claim(holder, &won, &e);
     if (won) {
@@ -124,12 +127,27 @@ LeaseKeeper::Acquired LeaseKeeper::acquire(Millis wait, std::string* holder, std
       return Acquired::kYes;
     }
     if (!answered) *err = e;
-    if (answered && !holder->empty() && give_up && give_up()) return Acquired::kGaveUp;
+    if (answered && !holder->empty() && give_up && holder_renewing(other_lease_) && give_up())
+      return Acquired::kGaveUp;
     const std::int64_t left = deadline - clock_.now_ms();
     if (left <= 0) return answered ? Acquired::kHeldByOther : Acquired::kUnavailable;
     // The holder's lease expires or is released by itself; we only look again.
     clock_.sleep(Millis(std::min<std::int64_t>(left, arbiter_.renew_interval.count())));
   }
+}
+
+bool LeaseKeeper::holder_renewing(std::int64_t lease) {
+  if (!lease) return true;  // a key on no lease never ends by itself
+  std::int64_t left = 0, granted = 0;
+  std::string e;
+  if (!etcd_.time_to_live(lease, &left, &granted, &e)) {
+    spdlog::debug("arbiter: TTL of the holder's lease {:x} unknown: {}", lease, e);
+    return true;
+  }
+  holder_ttl_left_ = left;
+  if (left < 0) return false;  // gone: the next look claims the key
+  const std::int64_t g = granted > 0 ? granted : arbiter_.ttl.count() / 1000;
+  return (left + 1) * 2 > g;
 }
 
 bool LeaseKeeper::release(std::string* err) {

@@ -33,10 +33,21 @@ class LeaseKeeper {
   /// or re-attaches it when it already names this node. When another node holds it, waits up
   /// to `wait` for that lease to expire or be released (never steals). *holder names the other
   /// node; *err says why on kUnavailable.
-  /// `give_up`, when set, is asked each time the key names another node: true ends the wait
-  /// at once with kGaveUp (notify_master: that node demonstrably still holds the VIP).
+  /// `give_up`, when set, is asked each time the key names another node that keeps renewing
+  /// its lease (holder_renewing): true ends the wait at once with kGaveUp (notify_master: that
+  /// node demonstrably still holds the VIP). A holder that stopped renewing is never a reason
+  /// to give up: cut off from etcd, it self-fences and its lease ends within the wait.
   Acquired acquire(Millis wait, std::string* holder, std::string* err,
                    const std::function<bool()>& give_up = {});
+
+  /// Whether the holder's lease `lease` was renewed lately: the TTL etcd has left on it is
+  /// more than half the TTL it was granted with (etcd rounds down to whole seconds, so "left"
+  /// is compared as left + 1). True when etcd cannot tell (then only give_up decides) or the
+  /// key carries no lease. Notes what it read in holder_ttl_left().
+  bool holder_renewing(std::int64_t lease);
+  /// The holder lease's TTL left (whole seconds, -1 gone) at the last look of acquire(), if
+  /// it was read.
+  std::optional<std::int64_t> holder_ttl_left() const { return holder_ttl_left_; }
 
   /// Result of a renewal.
   enum class Renewed { kYes, kLost, kHeldByOther, kFailed };
@@ -62,6 +73,8 @@ class LeaseKeeper {
   Etcd& etcd_;
   Clock& clock_;
   LeaseRecord rec_;
+  std::int64_t other_lease_ = 0;  ///< the lease of the key when it named another node
+  std::optional<std::int64_t> holder_ttl_left_;
 };
 
 }  // namespace hakit::arbiter

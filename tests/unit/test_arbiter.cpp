@@ -53,6 +53,16 @@ config::Arbiter arbiter_for(const std::string& node) {
 
 const std::string kKey = "/hakit/VI_1";
 
+/// n1 and n2 on one fake etcd, n1 holding the lease.
+struct N1Holds {
+  FakeClock clock;
+  FakeEtcd etcd{clock};
+  LeaseKeeper a{arbiter_for("n1"), "VI_1", etcd, clock, {}};
+  LeaseKeeper b{arbiter_for("n2"), "VI_1", etcd, clock, {}};
+  std::string holder, err;
+  N1Holds() { REQUIRE(a.acquire(Millis(0), &holder, &err) == LeaseKeeper::Acquired::kYes); }
+};
+
 }  // namespace
 
 TEST_CASE("arbiter: base64 round trips and rejects foreign characters") {
@@ -142,13 +152,35 @@ TEST_CASE("arbiter: one node acquires, the other waits and never steals") {
   CHECK(holder == "n2");
 }
 
+TEST_CASE("arbiter: give_up is asked only while the holder keeps renewing its lease") {
+  N1Holds p;
+  auto& [clock, etcd, a, b, holder, err] = p;
+  int asked = 0;
+  auto vip_also_there = [&] {
+    ++asked;
+    return true;
+  };
+  // Renewed 2.5 s ago (a renewer that skipped a tick or two): 3 s of the 6 left, alive.
+  clock.now += 2500;
+  CHECK(b.acquire(Millis(3000), &holder, &err, vip_also_there) == LeaseKeeper::Acquired::kGaveUp);
+  CHECK(asked == 1);
+  CHECK(b.holder_ttl_left() == 3);
+  // Not renewed for 3.5 s (cut off from etcd: it self-fences at 4.5 s, the lease ends at 6 s):
+  // its ARP answers are no reason to give up; the wait ends with the lease.
+  clock.now += 1000;
+  asked = 0;
+  const std::int64_t t = clock.now;
+  CHECK(b.acquire(Millis(12000), &holder, &err, vip_also_there) == LeaseKeeper::Acquired::kYes);
+  CHECK(asked == 0);
+  CHECK(clock.now - t >= 2500);
+  CHECK(etcd.holder(kKey) == "n2");
+  // With etcd's answer on the lease's TTL missing, give_up alone decides (as before).
+  CHECK(b.holder_renewing(0));
+}
+
 TEST_CASE("arbiter: a release lets the other node in at once") {
-  FakeClock clock;
-  FakeEtcd etcd(clock);
-  LeaseKeeper a(arbiter_for("n1"), "VI_1", etcd, clock, {});
-  LeaseKeeper b(arbiter_for("n2"), "VI_1", etcd, clock, {});
-  std::string holder, err;
-  REQUIRE(a.acquire(Millis(0), &holder, &err) == LeaseKeeper::Acquired::kYes);
+  N1Holds p;
+  auto& [clock, etcd, a, b, holder, err] = p;
   CHECK(b.release(&err));  // n2 holds nothing: it must not delete n1's key
   CHECK(etcd.holder(kKey) == "n1");
   REQUIRE(a.release(&err));

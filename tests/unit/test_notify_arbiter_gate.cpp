@@ -97,6 +97,11 @@ struct Gate {
     std::string holder, err;
     REQUIRE(n2.acquire(Millis(0), &holder, &err) == arbiter::LeaseKeeper::Acquired::kYes);
   }
+  /// notify's record of the instance's last transition (what check_mysql_slave's guard reads).
+  Json last_transition() {
+    Json st = Json::parse(test::slurp(instance_state_path(cfg, "VI_1")), nullptr, false);
+    return st.is_object() ? st.value("last_transition", Json::object()) : Json::object();
+  }
   Outcome fire(const std::string& state) {
     Event ev;
     ev.instance = "VI_1";
@@ -121,6 +126,10 @@ TEST_CASE("arbiter gate: no promote action runs while another node holds the lea
   CHECK(g.db.server.statements.empty());  // mysql_promote never ran
   CHECK(g.db.server.read_only);
   CHECK(g.etcd.holder("/hakit/VI_1") == "n2");
+  // Recorded where the guard looks: this node holds the VIP (keepalived made it MASTER) while
+  // its promotion was refused, so its guard is CRITICAL and keepalived takes the VIP away.
+  CHECK(g.last_transition()["state"] == "MASTER");
+  CHECK(g.last_transition()["outcome"] == "refused");
 }
 
 TEST_CASE("arbiter gate: promoted with the lease, handed back after the demotion") {
@@ -229,6 +238,7 @@ TEST_CASE("arbiter gate: a lease holder that still holds the VIP ends the wait a
   CHECK(std::find(sql.begin(), sql.end(), "SET GLOBAL read_only=OFF") == sql.end());
   CHECK(g.db.server.read_only);
   CHECK(g.etcd.holder("/hakit/VI_1") == "n2");
+  CHECK(g.last_transition()["outcome"] == "refused");
 }
 
 TEST_CASE("arbiter gate: a VIP answered once (a failover's old master letting go) is waited out") {
@@ -250,4 +260,31 @@ TEST_CASE("arbiter gate: a VIP answered once (a failover's old master letting go
   CHECK(out.code == ExitCode::kRefused);
   CHECK(g.clock.now - t0 >= 3000);  // the whole acquire_timeout
   CHECK(out.message.find("did not end within") != std::string::npos);
+}
+
+TEST_CASE("arbiter gate: a holder that stopped renewing is waited out even while it answers ARP") {
+  Gate g;
+  g.n2_takes_the_lease();
+  // n2 was cut off from everything 4 s ago: it renews no more, and keepalived made this node
+  // MASTER while n2 still answers ARP for the VIP (it drops it once it self-fences). Giving
+  // up would leave no writable node; the lease ends within acquire_timeout.
+  g.clock.now += 4000;
+  class UntilLeaseEnds : public TwoHolders {
+   public:
+    explicit UntilLeaseEnds(FakeEtcd& e) : etcd(e) {}
+    FakeEtcd& etcd;
+    std::optional<std::vector<std::string>> other_holders(const std::string& a, const std::string& i,
+                                                          Millis w, std::string* e) override {
+      if (etcd.holder("/hakit/VI_1") != "n2") others.clear();
+      return TwoHolders::other_holders(a, i, w, e);
+    }
+  } probe(g.etcd);
+  probe.others = {"02:00:00:00:00:02"};
+  Outcome out = fire_with_vip(g, probe);
+  REQUIRE_MESSAGE(out.code == ExitCode::kSuccess, out.message);
+  CHECK(out.journal["arbiter"]["lease"] == "held");
+  CHECK_FALSE(out.journal["arbiter"].contains("vip_also_held_by"));
+  CHECK_FALSE(g.db.server.read_only);
+  CHECK(g.etcd.holder("/hakit/VI_1") == "n1");
+  CHECK(g.last_transition()["outcome"] == "ok");
 }

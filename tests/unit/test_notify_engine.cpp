@@ -323,6 +323,11 @@ TEST_CASE("notify engine: anti-flap refuses a second promotion within min_interv
   auto out = f.fire("MASTER");
   CHECK(out.code == ExitCode::kRefused);
   CHECK(out.decision == "refused");
+  // The guard sees it: the VIP is here, the promotion was refused.
+  Json st = Json::parse(test::slurp(instance_state_path(f.cfg, "VI_1")), nullptr, false);
+  REQUIRE(st.is_object());
+  CHECK(st["last_transition"]["outcome"] == "refused");
+  CHECK(st["last_transition"]["state"] == "MASTER");
   Event ev;
   ev.instance = "VI_1";
   ev.state = "MASTER";
@@ -524,4 +529,63 @@ TEST_CASE("notify mysql_promote: a node fenced by a master that is still writabl
   CHECK(f.db.server.read_only);
   CHECK_FALSE(f.db.peer->read_only);  // the peer was not fenced back
   CHECK(out.message.find("still the writable master") != std::string::npos);
+}
+
+namespace {
+
+/// A demotion whose peer is still being promoted: read-only and a replica of this node (as
+/// its notify_master runs beside this notify_backup) until `polls` pauses have passed.
+struct PeerBeingPromoted {
+  test::TempDir secrets;
+  std::string text;
+  PeerBeingPromoted()
+      : text("  VI_1:\n    demote: [{mysql_demote: {mysql: local, peer: peer, rejoin: auto, "
+             "replication: {user: repl, password_file: " +
+             secrets.write("repl.pass", "s3cret") + "}}}]\n") {}
+};
+
+}  // namespace
+
+TEST_CASE("notify mysql_demote: a peer whose promotion still runs is waited for, then replicated from") {
+  PeerBeingPromoted p;
+  Fixture f(p.text);
+  f.db.server.slave.reset();  // the master being demoted: no replication of its own
+  f.db.server.read_only = false;
+  f.db.peer.emplace();  // read-only, replicating from this node (192.0.2.11)
+  int pauses = 0;
+  f.svc.sleep = [&](Millis) {
+    if (++pauses == 3) {  // the peer's promotion completes
+      f.db.peer->slave.reset();
+      f.db.peer->read_only = false;
+    }
+  };
+  auto out = f.fire("BACKUP");
+  REQUIRE_MESSAGE(out.code == ExitCode::kSuccess, out.message);
+  const Json& d = out.journal["actions"][0]["details"];
+  CHECK(d["rejoin"] == "re-pointed to 192.0.2.12:3306");
+  CHECK(pauses == 3);
+  CHECK(f.db.server.read_only);
+  CHECK_FALSE(d.contains("rejoin_wait"));
+}
+
+TEST_CASE("notify mysql_demote: a newer event ends the wait for the peer at once") {
+  PeerBeingPromoted p;
+  Fixture f(p.text);
+  f.db.server.slave.reset();
+  f.db.peer.emplace();  // read-only, a replica: it never becomes the master here
+  int pauses = 0;
+  f.svc.sleep = [&](Millis) {
+    // keepalived makes this node MASTER after all: that event takes the next ticket and waits
+    // for the lock this demotion holds.
+    std::string err;
+    if (++pauses == 2) take_ticket(ticket_path(f.cfg, "VI_1"), &err);
+  };
+  auto out = f.fire("BACKUP");
+  REQUIRE_MESSAGE(out.code == ExitCode::kSuccess, out.message);
+  const Json& d = out.journal["actions"][0]["details"];
+  CHECK(pauses == 2);
+  CHECK(d["rejoin_wait"] == "ended by a newer event");
+  CHECK(d["rejoin"] == "deferred: the peer is not a writable master (yet)");
+  CHECK(d["rejoin_statement"].get<std::string>().find("MASTER_HOST='192.0.2.12'") !=
+        std::string::npos);
 }

@@ -130,7 +130,8 @@ CheckResult status(const config::Document& doc, const std::string& instance, not
       } else if (!kv) {
         one = {State::kWarning, fmt::format("{}: nobody holds {}", name, a.key(name)), {}};
       } else {
-        etcd.time_to_live(kv->lease, &ttl, &err);
+        std::int64_t granted = 0;
+        etcd.time_to_live(kv->lease, &ttl, &granted, &err);
         one = {State::kOk, fmt::format("{}: held by {} (ttl {} s left)", name, kv->value, ttl), {}};
         one.perfdata.push_back({name + "_ttl_left", static_cast<double>(ttl), "s"});
       }

@@ -37,6 +37,9 @@ struct RunContext {
   std::int64_t writable_ms = -1;    ///< mysql_promote: process start → read_only=OFF
   /// mysql_promote calls it right before read_only=OFF; false (+ why) refuses the promotion.
   std::function<bool(std::string*)> before_writable;
+  /// True once a newer event of the instance has arrived (keepalived changed its mind): a
+  /// wait that is only a convenience (mysql_demote's rejoin) stops then, freeing the lock.
+  std::function<bool()> superseded;
 };
 
 /// Runs one attempt of `a`, bounded by `deadline`.

@@ -71,9 +71,11 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   using R = arbiter::LeaseKeeper::Acquired;
   R result = R::kUnavailable;
   std::string holder, err;
-  // Asked at each poll that finds the lease held by another node. Another host answers ARP for
-  // the VIP, and again kVipGateConfirm later: not a dead master whose lease runs out but a live
-  // one that cannot hear this node's VRRP. Waiting for its lease would only keep the VIP on a
+  // Asked at each poll that finds the lease held by another node that keeps renewing it
+  // (LeaseKeeper::holder_renewing: a master cut off from etcd stops renewing, self-fences and
+  // drops the VIP, so its ARP answers while it still can are no reason to give up). Another
+  // host answers ARP for the VIP, and again kVipGateConfirm later: not a dead master whose
+  // lease runs out but a live one that cannot hear this node's VRRP. Waiting for its lease would only keep the VIP on a
   // read-only node. Both looks within one poll, so that this is decided within a second of
   // the event, before the guard's own two-holders verdict (two runs >= 0.5 s apart) takes the
   // VIP away under it.
@@ -90,8 +92,10 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   };
   const auto t0 = std::chrono::steady_clock::now();
   // A keep tick holds the record lock for at most one request timeout or so.
+  std::optional<std::int64_t> holder_ttl;
   bool locked = with_keeper(arbiter_.acquire_wait() + 4 * arbiter_.timeout, [&](arbiter::LeaseKeeper& k) {
     result = k.acquire(arbiter_.acquire_wait(), &holder, &err, give_up);
+    holder_ttl = k.holder_ttl_left();
     if (result == R::kYes) {
       k.record().phase = arbiter::Phase::kPromoting;
       k.record().promoter_pid = static_cast<int>(getpid());
@@ -110,6 +114,7 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   }
   a["lease"] = "refused";
   if (!holder.empty()) a["holder"] = holder;
+  if (holder_ttl) a["holder_ttl_left_s"] = *holder_ttl;
   if (!err.empty()) a["error"] = err;
   if (locked && result == R::kGaveUp) {
     a["vip_also_held_by"] = others;

@@ -646,19 +646,33 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
   const std::string statement = change(shown_password) + "; " + dialect.start(c) + ";";
   const bool to_peer = st && st->source_host == host && std::to_string(st->source_port) == port;
   const bool running = st && st->io_ok() && st->sql_ok();
-  if (spec.rejoin == config::Rejoin::kAuto && !peer_view && !(to_peer && running)) {
-    // This node is read-only now; the new master may just not answer yet (a link coming back,
-    // ARP not resolved): ask again for a while rather than leave the node detached.
+  auto writable_master = [](const std::optional<ServerView>& v) {
+    return v && !v->read_only && !v->replicating;
+  };
+  if (spec.rejoin == config::Rejoin::kAuto && !spec.peer.empty() && !(to_peer && running) &&
+      !writable_master(peer_view)) {
+    // This node is read-only now. The new master may not answer yet (a link coming back, ARP
+    // not resolved), or not be writable yet: its notify_master runs at the same time as this
+    // notify_backup (catch-up, fence, lease), and no later event of this node would re-attach
+    // it once it has become so (a node it fenced stays FAULT). Ask again for a while rather
+    // than leave the node detached; a newer event of this instance ends the wait at once
+    // (this node may be the one to become MASTER).
     const auto until = std::min(deadline - Millis(500), Clock::now() + kRejoinWait);
-    while (!peer_view && Clock::now() < until) {
+    while (!writable_master(peer_view) && Clock::now() < until &&
+           !(ctx.superseded && ctx.superseded())) {
       ctx.svc.sleep(Millis(500));
       std::string perr;
       if (auto pdb = ctx.svc.db->open(ctx.cfg.mysql.at(spec.peer), Millis(1000), &perr)) {
         ServerView v;
-        if (look_at(*pdb, Dialect::detect(*pdb), "", &v, &perr)) peer_view = v;
+        if (look_at(*pdb, Dialect::detect(*pdb), "", &v, &perr)) {
+          peer_view = v;
+          d.erase("peer");
+          continue;
+        }
       }
       if (!peer_view) d["peer"] = "unreachable: " + perr;
     }
+    if (ctx.superseded && ctx.superseded()) d["rejoin_wait"] = "ended by a newer event";
   }
   // Errant transactions: writes this node took that the new master never got (a partition
   // with both writable). Replicating from the new master would then fail or diverge, so the

@@ -332,6 +332,19 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
     }
   }
   Json st = read_json_file(instance_state_path(cfg, ev.instance));
+  // What the guard reads (check_mysql_slave --check guard, instance_state): a node that holds
+  // the VIP while its last promotion was refused or failed is CRITICAL, so keepalived takes the
+  // VIP away from it instead of leaving it on a read-only node. Written for every MASTER or
+  // BACKUP event that got this far, refusals included.
+  auto record_transition = [&](const std::string& outcome) {
+    st["last_transition"] = {{"time", now_rfc3339()}, {"epoch_ms", epoch_ms()},
+                             {"state", ev.state},     {"outcome", outcome},
+                             {"ticket", ticket}};
+    std::string werr;
+    if (!write_file_atomic(instance_state_path(cfg, ev.instance), dump_json(st) + "\n", 0644, &werr))
+      spdlog::error("{}: cannot write {}: {}", what, instance_state_path(cfg, ev.instance), werr);
+    write_metrics_file(cfg, ev.instance, st);
+  };
   if (ev.promotion() && inst.min_interval.count() > 0) {
     std::int64_t last = st.value("last_promotion_epoch_ms", std::int64_t{0});
     std::int64_t since = epoch_ms() - last;
@@ -343,7 +356,7 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
             "{}: promotion refused by anti-flap: the last one was {} ago, min_interval is {} "
             "(run with --force to override); nothing changed",
             what, format_duration(Millis(since)), format_duration(inst.min_interval));
-        write_metrics_file(cfg, ev.instance, st);
+        record_transition("refused");
         return finish(out, cfg, true);
       }
       spdlog::warn("{}: promoting within min_interval because of --force", what);
@@ -374,6 +387,9 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
     };
   }
   RunContext ctx{ev, cfg, config_path, svc, from};
+  ctx.superseded = [&cfg, &ev, ticket]() {
+    return newest_ticket(ticket_path(cfg, ev.instance)) > ticket;
+  };
   auto alert_two_holders = [&](const std::string& outcome) {
     if (vip_others.empty()) return;
     j["vip"]["also_held_by"] = vip_others;
@@ -408,7 +424,7 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
         "writable master. Once VRRP gets through again: notify_backup --instance {} "
         "--clear-fence --reason TEXT.",
         j["arbiter"].value("holder", "?"), j["arbiter"].value("holder", "?"), ev.instance));
-    write_metrics_file(cfg, ev.instance, st);
+    record_transition("refused");
     return finish(out, cfg, true);
   }
   // The promotion goes on (the lease in hand, or no arbiter): the probe runs beside the actions
@@ -468,12 +484,7 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
     st["last_promotion"] = now_rfc3339();
     st["promotions"] = st.value("promotions", 0) + 1;
   }
-  st["last_transition"] = {{"time", now_rfc3339()},   {"epoch_ms", epoch_ms()},
-                           {"state", ev.state},       {"outcome", ok ? "ok" : ctx.outcome},
-                           {"ticket", ticket}};
-  if (!write_file_atomic(instance_state_path(cfg, ev.instance), dump_json(st) + "\n", 0644, &err))
-    spdlog::error("{}: cannot write {}: {}", what, instance_state_path(cfg, ev.instance), err);
-  write_metrics_file(cfg, ev.instance, st);
+  record_transition(ok ? "ok" : ctx.outcome);
 
   const auto ms = std::chrono::duration_cast<Millis>(Clock::now() - t0).count();
   j["outcome"] = ok ? "ok" : ctx.outcome;

@@ -77,9 +77,10 @@ class FakeEtcd : public arbiter::Etcd {
     leases.erase(id);
     return true;
   }
-  bool time_to_live(std::int64_t id, std::int64_t* ttl_s, std::string* err) override {
+  bool time_to_live(std::int64_t id, std::int64_t* ttl_s, std::int64_t* granted, std::string* err) override {
     if (!up(err)) return false;
-    *ttl_s = leases.count(id) ? (leases[id] - clock_.now) / 1000 : -1;
+    *ttl_s = leases.count(id) ? (leases[id] - clock_.now) / 1000 : -1;  // rounded down, as etcd
+    *granted = leases.count(id) ? ttls[id] : 0;
     return true;
   }
   bool get(const std::string& key, std::optional<KeyValue>* kv, std::string* err) override {
@@ -153,8 +154,8 @@ class EtcdProxy : public arbiter::Etcd {
     return e_.keepalive(id, t, err);
   }
   bool revoke(std::int64_t id, std::string* err) override { return e_.revoke(id, err); }
-  bool time_to_live(std::int64_t id, std::int64_t* t, std::string* err) override {
-    return e_.time_to_live(id, t, err);
+  bool time_to_live(std::int64_t id, std::int64_t* t, std::int64_t* g, std::string* err) override {
+    return e_.time_to_live(id, t, g, err);
   }
   bool get(const std::string& k, std::optional<KeyValue>* kv, std::string* err) override {
     return e_.get(k, kv, err);
