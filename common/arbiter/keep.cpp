@@ -132,7 +132,8 @@ TickResult keep_tick(LeaseKeeper& k, LocalDb& db, const config::Arbiter& a, bool
     case LeaseKeeper::Acquired::kHeldByOther:
       return self_fence(k, db, a, fmt::format("writable, but the lease is held by {}", holder), holder);
     case LeaseKeeper::Acquired::kUnavailable:
-    case LeaseKeeper::Acquired::kGaveUp:  // (no give_up here)
+    case LeaseKeeper::Acquired::kGaveUp:  // (no give_up or stop here)
+    case LeaseKeeper::Acquired::kStopped:
       break;
   }
   return self_fence(k, db, a, "writable without a lease, and the arbiter cannot grant one: " + err, "");

@@ -114,7 +114,8 @@ bool LeaseKeeper::try_claim(std::string* holder, bool* won, std::string* err) {
 }
 
 LeaseKeeper::Acquired LeaseKeeper::acquire(Millis wait, std::string* holder, std::string* err,
-                                           const std::function<bool()>& give_up) {
+                                           const std::function<bool()>& give_up,
+                                           const std::function<bool()>& stop) {
   const std::int64_t deadline = clock_.now_ms() + wait.count();
   for (;;) {
     bool won = false;
@@ -129,6 +130,7 @@ LeaseKeeper::Acquired LeaseKeeper::acquire(Millis wait, std::string* holder, std
     if (!answered) *err = e;
     if (answered && !holder->empty() && give_up && holder_renewing(other_lease_) && give_up())
       return Acquired::kGaveUp;
+    if (stop && stop()) return Acquired::kStopped;
     const std::int64_t left = deadline - clock_.now_ms();
     if (left <= 0) return answered ? Acquired::kHeldByOther : Acquired::kUnavailable;
     // The holder's lease expires or is released by itself; we only look again.

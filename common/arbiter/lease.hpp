@@ -28,7 +28,7 @@ class LeaseKeeper {
               LeaseRecord record);
 
   /// Result of an acquire.
-  enum class Acquired { kYes, kHeldByOther, kUnavailable, kGaveUp };
+  enum class Acquired { kYes, kHeldByOther, kUnavailable, kGaveUp, kStopped };
   /// Takes the lease by compare-and-swap: creates the key with a fresh lease when it is absent,
   /// or re-attaches it when it already names this node. When another node holds it, waits up
   /// to `wait` for that lease to expire or be released (never steals). *holder names the other
@@ -37,8 +37,11 @@ class LeaseKeeper {
   /// its lease (holder_renewing): true ends the wait at once with kGaveUp (notify_master: that
   /// node demonstrably still holds the VIP). A holder that stopped renewing is never a reason
   /// to give up: cut off from etcd, it self-fences and its lease ends within the wait.
+  /// `stop`, when set, is asked after every look that did not win: true ends the wait with
+  /// kStopped (notify: a newer event of the instance arrived, keepalived changed its mind).
   Acquired acquire(Millis wait, std::string* holder, std::string* err,
-                   const std::function<bool()>& give_up = {});
+                   const std::function<bool()>& give_up = {},
+                   const std::function<bool()>& stop = {});
 
   /// Whether the holder's lease `lease` was renewed lately: the TTL etcd has left on it is
   /// more than half the TTL it was granted with (etcd rounds down to whole seconds, so "left"

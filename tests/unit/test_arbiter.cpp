@@ -178,6 +178,24 @@ TEST_CASE("arbiter: give_up is asked only while the holder keeps renewing its le
   CHECK(b.holder_renewing(0));
 }
 
+TEST_CASE("arbiter: stop ends the wait for another node's lease, never a won one") {
+  N1Holds p;
+  auto& [clock, etcd, a, b, holder, err] = p;
+  int looks = 0;
+  auto second_look = [&] { return ++looks == 2; };
+  const std::int64_t t = clock.now;
+  CHECK(b.acquire(Millis(12000), &holder, &err, {}, second_look) == LeaseKeeper::Acquired::kStopped);
+  CHECK(looks == 2);
+  CHECK(clock.now - t == 1000);  // one renew_interval between the two looks
+  CHECK(etcd.holder(kKey) == "n1");
+  // A free key is taken at the first look: stop is not even asked.
+  REQUIRE(a.release(&err));
+  looks = 0;
+  CHECK(b.acquire(Millis(12000), &holder, &err, {}, [&] { return ++looks > 0; }) ==
+        LeaseKeeper::Acquired::kYes);
+  CHECK(looks == 0);
+}
+
 TEST_CASE("arbiter: a release lets the other node in at once") {
   N1Holds p;
   auto& [clock, etcd, a, b, holder, err] = p;

@@ -288,3 +288,35 @@ TEST_CASE("arbiter gate: a holder that stopped renewing is waited out even while
   CHECK(g.etcd.holder("/hakit/VI_1") == "n1");
   CHECK(g.last_transition()["outcome"] == "ok");
 }
+
+TEST_CASE("arbiter gate: a newer event ends the wait for the lease; nothing ran, nothing refused") {
+  Gate g;
+  g.n2_takes_the_lease();
+  // While this MASTER event waits for n2's lease, keepalived makes the node FAULT (its guard)
+  // or BACKUP (a heal): that event takes the next ticket and waits for the instance lock.
+  g.svc.etcd = [&g](const config::Arbiter&) -> std::unique_ptr<arbiter::Etcd> {
+    struct Ticketing : EtcdProxy {
+      Ticketing(FakeEtcd& e, Gate& g) : EtcdProxy(e), g(g) {}
+      Gate& g;
+      int gets = 0;
+      bool get(const std::string& k, std::optional<arbiter::KeyValue>* kv, std::string* err) override {
+        std::string e;
+        if (++gets == 2) take_ticket(ticket_path(g.cfg, "VI_1"), &e);
+        return EtcdProxy::get(k, kv, err);
+      }
+    };
+    return std::make_unique<Ticketing>(g.etcd, g);
+  };
+  const std::int64_t t0 = g.clock.now;
+  Outcome out = g.fire("MASTER");
+  CHECK(out.code == ExitCode::kSuccess);
+  CHECK(out.decision == "superseded");
+  CHECK(g.clock.now - t0 < 3000);  // not acquire_timeout
+  CHECK(out.journal["arbiter"]["lease"] == "not acquired: a newer event arrived");
+  CHECK(out.message.find("a newer event") != std::string::npos);
+  CHECK(g.db.server.statements.empty());
+  CHECK(g.db.server.read_only);
+  // Not a refusal for the guard: the newer event may be a MASTER one that promotes.
+  CHECK(g.last_transition().empty());
+  CHECK(g.etcd.holder("/hakit/VI_1") == "n2");
+}

@@ -67,7 +67,8 @@ bool ArbiterGate::with_keeper(Millis lock_wait,
 }
 
 bool ArbiterGate::acquire(Json* journal, std::string* why,
-                          const std::function<std::vector<std::string>()>& vip_elsewhere) {
+                          const std::function<std::vector<std::string>()>& vip_elsewhere,
+                          const std::function<bool()>& superseded) {
   using R = arbiter::LeaseKeeper::Acquired;
   R result = R::kUnavailable;
   std::string holder, err;
@@ -94,7 +95,7 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   // A keep tick holds the record lock for at most one request timeout or so.
   std::optional<std::int64_t> holder_ttl;
   bool locked = with_keeper(arbiter_.acquire_wait() + 4 * arbiter_.timeout, [&](arbiter::LeaseKeeper& k) {
-    result = k.acquire(arbiter_.acquire_wait(), &holder, &err, give_up);
+    result = k.acquire(arbiter_.acquire_wait(), &holder, &err, give_up, superseded);
     holder_ttl = k.holder_ttl_left();
     if (result == R::kYes) {
       k.record().phase = arbiter::Phase::kPromoting;
@@ -112,11 +113,16 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
                  arbiter_.node_id(), waited);
     return true;
   }
-  a["lease"] = "refused";
+  superseded_ = locked && result == R::kStopped;
+  a["lease"] = superseded_ ? "not acquired: a newer event arrived" : "refused";
   if (!holder.empty()) a["holder"] = holder;
   if (holder_ttl) a["holder_ttl_left_s"] = *holder_ttl;
   if (!err.empty()) a["error"] = err;
-  if (locked && result == R::kGaveUp) {
+  if (superseded_) {
+    *why = fmt::format("a newer event of the instance arrived while this promotion waited for "
+                       "the arbiter lease {}{}", arbiter_.key(instance_),
+                       holder.empty() ? "" : " (held by " + holder + ")");
+  } else if (locked && result == R::kGaveUp) {
     a["vip_also_held_by"] = others;
     *why = fmt::format("the arbiter lease {} is held by {}, which still holds the VIP as well "
                        "(ARP answered by {}): VRRP between the nodes is broken, not the master "

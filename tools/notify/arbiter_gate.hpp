@@ -48,8 +48,13 @@ class ArbiterGate {
   /// set, names the other hosts that answer ARP for the VIP. The wait ends at once (refused)
   /// when another host answers on two looks kVipGateConfirm apart: the lease holder is alive
   /// and cut off from VRRP, journaled as arbiter.vip_also_held_by.
+  /// `superseded`, when set, is asked at each look: true ends the wait (false, and
+  /// superseded() is true): a newer event of the instance decides instead.
   bool acquire(Json* journal, std::string* why,
-               const std::function<std::vector<std::string>()>& vip_elsewhere = {});
+               const std::function<std::vector<std::string>()>& vip_elsewhere = {},
+               const std::function<bool()>& superseded = {});
+  /// True when the last acquire() ended because a newer event arrived.
+  bool superseded() const { return superseded_; }
   /// Right before read_only=OFF: renews the lease and checks the key still names us.
   bool before_writable(std::string* why);
   /// After the promote list: kept (the renewer takes over) when it succeeded or the database is
@@ -68,6 +73,7 @@ class ArbiterGate {
   Services& svc_;
   const config::Arbiter& arbiter_;
   std::unique_ptr<arbiter::Etcd> etcd_;
+  bool superseded_ = false;
 };
 
 }  // namespace hakit::notify

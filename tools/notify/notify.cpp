@@ -404,7 +404,16 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   // With an arbiter, nothing of a promotion runs before this node holds the lease.
   std::optional<ArbiterGate> gate;
   if (!inst.arbiter.empty()) gate.emplace(ev.instance, cfg, svc);
-  if (gate && ev.promotion() && !gate->acquire(&j, &err, probe_vip)) {
+  if (gate && ev.promotion() && !gate->acquire(&j, &err, probe_vip, ctx.superseded)) {
+    if (gate->superseded()) {
+      // keepalived changed its mind while the lease was held elsewhere (the guard made this
+      // node FAULT, a heal made it BACKUP): nothing ran, the newer event decides. Not recorded
+      // as a refusal: that newer event may be a MASTER one that promotes.
+      out.decision = "superseded";
+      out.message = fmt::format("{}: skipped: {}; nothing ran, the database stays read-only",
+                                what, err);
+      return finish(out, cfg, true);
+    }
     out.code = ExitCode::kRefused;
     out.decision = "refused";
     out.message = fmt::format("{}: promotion refused: {}; no action ran, the database stays "
