@@ -76,10 +76,10 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   // (LeaseKeeper::holder_renewing: a master cut off from etcd stops renewing, self-fences and
   // drops the VIP, so its ARP answers while it still can are no reason to give up). Another
   // host answers ARP for the VIP, and again kVipGateConfirm later: not a dead master whose
-  // lease runs out but a live one that cannot hear this node's VRRP. Waiting for its lease would only keep the VIP on a
-  // read-only node. Both looks within one poll, so that this is decided within a second of
-  // the event, before the guard's own two-holders verdict (two runs >= 0.5 s apart) takes the
-  // VIP away under it.
+  // lease runs out but a live one that cannot hear this node's VRRP. Waiting for its lease
+  // would only keep the VIP on a read-only node. Both looks within one poll, so that this is
+  // decided within a second of the event, before the guard's own two-holders verdict (two
+  // runs >= 0.5 s apart) takes the VIP away under it.
   // (A VIP that left this node meanwhile is not a reason to stop: with the master cut off,
   // the guard may take the VIP away while the promotion waits for the dead master's lease,
   // and the promotion must still go on once that lease runs out.)

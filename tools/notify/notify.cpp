@@ -334,8 +334,8 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   Json st = read_json_file(instance_state_path(cfg, ev.instance));
   // What the guard reads (check_mysql_slave --check guard, instance_state): a node that holds
   // the VIP while its last promotion was refused or failed is CRITICAL, so keepalived takes the
-  // VIP away from it instead of leaving it on a read-only node. Written for every MASTER or
-  // BACKUP event that got this far, refusals included.
+  // VIP away from it instead of leaving it on a read-only node. Written for every event whose
+  // actions ran and for every refused promotion; not for one skipped as superseded.
   auto record_transition = [&](const std::string& outcome) {
     st["last_transition"] = {{"time", now_rfc3339()}, {"epoch_ms", epoch_ms()},
                              {"state", ev.state},     {"outcome", outcome},
