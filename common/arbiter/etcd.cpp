@@ -287,7 +287,9 @@ bool HttpEtcd::time_to_live(std::int64_t id, std::int64_t* ttl_s, std::int64_t* 
                             std::string* err) {
   Json a;
   if (!call("/v3/lease/timetolive", {{"ID", std::to_string(id)}}, &a, err)) return false;
-  *ttl_s = a.contains("TTL") ? codec::int64_field(a, "TTL") : -1;
+  // proto3 JSON leaves zero fields out: no "TTL" is 0 s left; a lease that does not exist
+  // comes back as "TTL": "-1".
+  *ttl_s = a.contains("TTL") ? codec::int64_field(a, "TTL") : 0;
   *granted_s = a.contains("grantedTTL") ? codec::int64_field(a, "grantedTTL") : 0;
   return true;
 }

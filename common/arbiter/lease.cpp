@@ -51,6 +51,7 @@ LeaseKeeper::Renewed LeaseKeeper::renew(std::string* holder, std::string* err) {
   }
   if (kv->value != rec_.node) {
     *holder = kv->value;
+    other_lease_ = kv->lease;
     *err = fmt::format("key {} names {}", rec_.key, kv->value);
     return Renewed::kHeldByOther;
   }
@@ -149,7 +150,11 @@ bool LeaseKeeper::holder_renewing(std::int64_t lease) {
   holder_ttl_left_ = left;
   if (left < 0) return false;  // gone: the next look claims the key
   const std::int64_t g = granted > 0 ? granted : arbiter_.ttl.count() / 1000;
-  return (left + 1) * 2 > g;
+  // etcd reports whole seconds rounded down: the last renewal is at most g - left s old.
+  // A live holder renews every renew_interval; allow one late tick and one request timeout.
+  const std::int64_t window_ms = 2 * arbiter_.renew_interval.count() + arbiter_.timeout.count();
+  const std::int64_t window_s = (window_ms + 999) / 1000;
+  return g - left <= window_s;
 }
 
 bool LeaseKeeper::release(std::string* err) {

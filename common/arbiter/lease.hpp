@@ -43,10 +43,14 @@ class LeaseKeeper {
                    const std::function<bool()>& give_up = {},
                    const std::function<bool()>& stop = {});
 
-  /// Whether the holder's lease `lease` was renewed lately: the TTL etcd has left on it is
-  /// more than half the TTL it was granted with (etcd rounds down to whole seconds, so "left"
-  /// is compared as left + 1). True when etcd cannot tell (then only give_up decides) or the
-  /// key carries no lease. Notes what it read in holder_ttl_left().
+  /// Whether the holder's lease `lease` was renewed lately: granted TTL - TTL left (etcd's
+  /// whole seconds, rounded down) is within 2 x renew_interval + timeout, rounded up to whole
+  /// seconds (3 s with the sample's 1 s and 500 ms): one late renewal tick is tolerated, a
+  /// master cut off for a VRRP down timer (~3.6 s) is not. True when etcd cannot tell (then
+  /// only give_up decides) or the key carries no lease. Limits (docs/arbiter.md): with a VRRP
+  /// down timer shorter than that window, or right after an etcd leader change (the new
+  /// leader extends every lease to a full TTL), a cut-off holder still counts as renewing.
+  /// Notes what it read in holder_ttl_left().
   bool holder_renewing(std::int64_t lease);
   /// The holder lease's TTL left (whole seconds, -1 gone) at the last look of acquire(), if
   /// it was read.

@@ -174,8 +174,30 @@ TEST_CASE("arbiter: give_up is asked only while the holder keeps renewing its le
   CHECK(asked == 0);
   CHECK(clock.now - t >= 2500);
   CHECK(etcd.holder(kKey) == "n2");
-  // With etcd's answer on the lease's TTL missing, give_up alone decides (as before).
+  // A key on no lease never ends by itself: give_up alone decides.
   CHECK(b.holder_renewing(0));
+}
+
+TEST_CASE("arbiter: holder_renewing reads the granted TTL, and an unknown TTL leaves it to give_up") {
+  FakeClock clock;
+  FakeEtcd etcd(clock);
+  config::Arbiter slow = arbiter_for("n1");
+  slow.ttl = Millis(20000);  // n1's own config: a 20 s lease; n2 is configured with 6 s
+  LeaseKeeper a(slow, "VI_1", etcd, clock, {});
+  LeaseKeeper b(arbiter_for("n2"), "VI_1", etcd, clock, {});
+  std::string holder, err;
+  REQUIRE(a.acquire(Millis(0), &holder, &err) == LeaseKeeper::Acquired::kYes);
+  const std::int64_t lease = a.record().lease_id;
+  // 3.5 s since n1's last renewal: 16 s left of 20. Judged by n2's own ttl (6 s) it would look
+  // fresh; by the 20 s it was granted it is 4 s old: not renewing (window 3 s).
+  clock.now += 3500;
+  CHECK_FALSE(b.holder_renewing(lease));
+  CHECK(b.holder_ttl_left() == 16);
+  clock.now -= 1000;  // 2.5 s: within the window
+  CHECK(b.holder_renewing(lease));
+  // etcd does not answer the TTL question: as before the check, give_up alone decides.
+  etcd.down = true;
+  CHECK(b.holder_renewing(lease));
 }
 
 TEST_CASE("arbiter: stop ends the wait for another node's lease, never a won one") {

@@ -40,6 +40,10 @@ struct RunContext {
   /// True once a newer event of the instance has arrived (keepalived changed its mind): a
   /// wait that is only a convenience (mysql_demote's rejoin) stops then, freeing the lock.
   std::function<bool()> superseded;
+  /// mysql_demote calls it once read_only=ON is set, before it waits to re-attach: notify
+  /// hands the arbiter lease back there, so the peer's promotion need not wait for the
+  /// demotion to end.
+  std::function<void()> after_read_only;
 };
 
 /// Runs one attempt of `a`, bounded by `deadline`.

@@ -80,9 +80,9 @@ bool ArbiterGate::acquire(Json* journal, std::string* why,
   // would only keep the VIP on a read-only node. Both looks within one poll, so that this is
   // decided within a second of the event, before the guard's own two-holders verdict (two
   // runs >= 0.5 s apart) takes the VIP away under it.
-  // (A VIP that left this node meanwhile is not a reason to stop: with the master cut off,
-  // the guard may take the VIP away while the promotion waits for the dead master's lease,
-  // and the promotion must still go on once that lease runs out.)
+  // The VIP leaving this node is not looked at here: keepalived then sends a FAULT or BACKUP
+  // event, whose ticket ends the wait through `superseded` (a promotion never starts its
+  // actions on a node keepalived has moved on from; the newer event decides).
   std::vector<std::string> others;
   auto give_up = [&]() {
     if (!vip_elsewhere) return false;

@@ -619,6 +619,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
 
   if (!set_read_only(*db, dialect, true, &at.error)) return at;
   d["read_only"] = true;
+  if (ctx.after_read_only) ctx.after_read_only();
   if (spec.kill_sessions) {
     int n = kill_client_sessions(*db, &err);
     d["killed_sessions"] = n;
@@ -658,11 +659,15 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
     // than leave the node detached; a newer event of this instance ends the wait at once
     // (this node may be the one to become MASTER).
     const auto until = std::min(deadline - Millis(500), Clock::now() + kRejoinWait);
-    while (!writable_master(peer_view) && Clock::now() < until &&
-           !(ctx.superseded && ctx.superseded())) {
+    auto stop = [&ctx]() { return ctx.superseded && ctx.superseded(); };
+    while (!writable_master(peer_view) && Clock::now() < until && !stop()) {
       ctx.svc.sleep(Millis(500));
+      if (stop()) break;
+      const auto left = std::chrono::duration_cast<Millis>(until - Clock::now());
+      if (left <= Millis(0)) break;
       std::string perr;
-      if (auto pdb = ctx.svc.db->open(ctx.cfg.mysql.at(spec.peer), Millis(1000), &perr)) {
+      if (auto pdb = ctx.svc.db->open(ctx.cfg.mysql.at(spec.peer), std::min(left, Millis(1000)),
+                                      &perr)) {
         ServerView v;
         if (look_at(*pdb, Dialect::detect(*pdb), "", &v, &perr)) {
           peer_view = v;
@@ -672,7 +677,7 @@ Attempt mysql_demote(const config::MysqlDemoteSpec& spec, RunContext& ctx,
       }
       if (!peer_view) d["peer"] = "unreachable: " + perr;
     }
-    if (ctx.superseded && ctx.superseded()) d["rejoin_wait"] = "ended by a newer event";
+    if (stop()) d["rejoin_wait"] = "ended by a newer event";
   }
   // Errant transactions: writes this node took that the new master never got (a partition
   // with both writable). Replicating from the new master would then fail or diverge, so the

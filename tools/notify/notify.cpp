@@ -335,7 +335,8 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   // What the guard reads (check_mysql_slave --check guard, instance_state): a node that holds
   // the VIP while its last promotion was refused or failed is CRITICAL, so keepalived takes the
   // VIP away from it instead of leaving it on a read-only node. Written for every event whose
-  // actions ran and for every refused promotion; not for one skipped as superseded.
+  // actions ran, for every refused promotion, and as "running" once a MASTER event passed
+  // the stale and anti-flap checks; not for an event skipped as superseded.
   auto record_transition = [&](const std::string& outcome) {
     st["last_transition"] = {{"time", now_rfc3339()}, {"epoch_ms", epoch_ms()},
                              {"state", ev.state},     {"outcome", outcome},
@@ -343,7 +344,8 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
     std::string werr;
     if (!write_file_atomic(instance_state_path(cfg, ev.instance), dump_json(st) + "\n", 0644, &werr))
       spdlog::error("{}: cannot write {}: {}", what, instance_state_path(cfg, ev.instance), werr);
-    write_metrics_file(cfg, ev.instance, st);
+    // The metrics describe finished transitions: a running one leaves the last one's there.
+    if (outcome != "running") write_metrics_file(cfg, ev.instance, st);
   };
   if (ev.promotion() && inst.min_interval.count() > 0) {
     std::int64_t last = st.value("last_promotion_epoch_ms", std::int64_t{0});
@@ -404,6 +406,9 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   // With an arbiter, nothing of a promotion runs before this node holds the lease.
   std::optional<ArbiterGate> gate;
   if (!inst.arbiter.empty()) gate.emplace(ev.instance, cfg, svc);
+  // From here this MASTER event is the node's word on the promotion: an older refusal must not
+  // make the guard CRITICAL while this one waits for the lease or runs its actions.
+  if (ev.promotion()) record_transition("running");
   if (gate && ev.promotion() && !gate->acquire(&j, &err, probe_vip, ctx.superseded)) {
     if (gate->superseded()) {
       // keepalived changed its mind while the lease was held elsewhere (the guard made this
@@ -427,13 +432,13 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
       const std::string holder = j["arbiter"].value("holder", "");
       j["arbiter"]["mark"] = mark_superseded(inst, cfg, svc, holder, vip_others);
     }
+    record_transition("refused");  // first: the guard acts on it; the alert may take seconds
     alert_two_holders(fmt::format(
         "This node's promotion was refused (the other node holds the arbiter lease) and it is "
         "marked as fenced by {}: its guard gives the VIP up and keeps it out while {} is the "
         "writable master. Once VRRP gets through again: notify_backup --instance {} "
         "--clear-fence --reason TEXT.",
         j["arbiter"].value("holder", "?"), j["arbiter"].value("holder", "?"), ev.instance));
-    record_transition("refused");
     return finish(out, cfg, true);
   }
   // The promotion goes on (the lease in hand, or no arbiter): the probe runs beside the actions
@@ -450,6 +455,13 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   ctx.started = ev.received == Clock::time_point{} ? kProcessStart : ev.received;
   if (gate && ev.promotion())
     ctx.before_writable = [&gate](std::string* why) { return gate->before_writable(why); };
+  bool lease_handed_back = false;
+  if (gate && !ev.promotion())
+    ctx.after_read_only = [&gate, &j, &lease_handed_back]() {
+      if (lease_handed_back) return;
+      gate->after_demotion(&j);
+      lease_handed_back = true;
+    };
   const auto& list = ev.promotion() ? inst.promote : inst.demote;
   spdlog::info("{}: {} ({} action{}), was {}", what, ev.promotion() ? "promoting" : "demoting",
                list.size(), list.size() == 1 ? "" : "s", from.empty() ? "unknown" : from);
@@ -481,7 +493,7 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
   if (ctx.writable_ms >= 0) j["writable_ms"] = ctx.writable_ms;
   const bool ok = failed_label.empty();
   if (gate && ev.promotion()) gate->after_promotion(ok, &j);
-  if (gate && !ev.promotion()) gate->after_demotion(&j);
+  if (gate && !ev.promotion() && !lease_handed_back) gate->after_demotion(&j);
   if (ok || !ev.promotion()) {
     // keepalived has moved us whatever our actions did; a failed promotion keeps the old role
     // so sitesync's `when:` gate does not treat a half-promoted node as the master.
