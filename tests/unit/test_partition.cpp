@@ -131,6 +131,24 @@ TEST_CASE("guard: the ordinary states") {
   CHECK(r.summary.find("not re-attached") != std::string::npos);
 }
 
+TEST_CASE("guard: which promotion records of notify count as refused or failed") {
+  auto st = [](const std::string& state, const std::string& outcome) {
+    return Json{{"last_transition",
+                 {{"time", "2026-11-26T12:38:53Z"}, {"state", state}, {"outcome", outcome}}}};
+  };
+  CHECK(check_mysql::promotion_failed_of(st("MASTER", "refused")) ==
+        "was refused at 2026-11-26T12:38:53Z");
+  CHECK(check_mysql::promotion_failed_of(st("MASTER", "failed")) ==
+        "FAILED at 2026-11-26T12:38:53Z");
+  // A promotion still waiting for its lease (or running its actions) is no failure: an older
+  // refusal it replaced must not make the guard take the VIP away from under it.
+  CHECK(check_mysql::promotion_failed_of(st("MASTER", "running")).empty());
+  CHECK(check_mysql::promotion_failed_of(st("MASTER", "ok")).empty());
+  CHECK(check_mysql::promotion_failed_of(st("BACKUP", "failed")).empty());
+  CHECK(check_mysql::promotion_failed_of(Json()).empty());  // no state file, or not JSON
+  CHECK(check_mysql::promotion_failed_of(Json{{"last_transition", "x"}}).empty());
+}
+
 TEST_CASE("guard: two VIP holders: the read-only one gives the VIP up, the master keeps it") {
   // A standby that keepalived made MASTER (VRRP dropped) while the master still holds the VIP:
   // its promotion waits or was refused, it is read-only and replicating.

@@ -183,15 +183,7 @@ GuardFacts gather_guard(mysql::Connection& conn, const Options& opts, mysql::Clo
   }
   if (!opts.instance_state.empty()) {
     std::ifstream in(opts.instance_state);
-    Json st = in ? Json::parse(in, nullptr, false) : Json();
-    if (st.is_object() && st.contains("last_transition") && st["last_transition"].is_object()) {
-      const Json& lt = st["last_transition"];
-      // "running": a promotion still waiting for its lease or running its actions.
-      const std::string outcome = lt.value("outcome", "ok");
-      if (lt.value("state", "") == "MASTER" && (outcome == "refused" || outcome == "failed"))
-        f.promotion_failed = fmt::format("{} at {}", outcome == "refused" ? "was refused" : "FAILED",
-                                         lt.value("time", "?"));
-    }
+    f.promotion_failed = promotion_failed_of(in ? Json::parse(in, nullptr, false) : Json());
   }
   if (opts.peer) {
     f.peer_configured = true;

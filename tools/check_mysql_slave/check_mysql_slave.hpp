@@ -14,6 +14,7 @@
 #include "common/mysql/connection.hpp"
 #include "common/mysql/status.hpp"
 #include "common/result.hpp"
+#include "common/state.hpp"
 
 namespace hakit::check_mysql {
 
@@ -109,6 +110,12 @@ CheckResult evaluate_guard(const config::MysqlCheckConfig& c, const GuardFacts& 
 
 /// True when the result says split brain (both nodes writable).
 bool is_split_brain(const GuardFacts& f);
+
+/// GuardFacts::promotion_failed from notify's instance state (state_dir/notify.INSTANCE.json):
+/// "was refused at T" or "FAILED at T" when the last transition is a MASTER one that was
+/// refused or failed; "" otherwise (ok, "running": a promotion waiting for its lease or
+/// running its actions, or no record).
+std::string promotion_failed_of(const Json& instance_state);
 
 /// The queries and the judgement over an open connection whose deadline is `deadline` (run()
 /// opens one per check; hakitd keeps one across probes).

@@ -217,6 +217,16 @@ std::optional<double> age_of(const std::string& value, const std::string& server
   return now->seconds - ts->seconds;
 }
 
+std::string promotion_failed_of(const Json& st) {
+  if (!st.is_object() || !st.contains("last_transition") || !st["last_transition"].is_object())
+    return "";
+  const Json& lt = st["last_transition"];
+  const std::string outcome = lt.value("outcome", "ok");
+  if (lt.value("state", "") != "MASTER" || (outcome != "refused" && outcome != "failed")) return "";
+  return fmt::format("{} at {}", outcome == "refused" ? "was refused" : "FAILED",
+                     lt.value("time", "?"));
+}
+
 bool is_split_brain(const GuardFacts& f) {
   return !f.read_only && !f.replicating && f.peer_reachable && !f.peer_read_only &&
          !f.peer_replicating;
