@@ -187,6 +187,8 @@ void forward_termination_signals() {
 
 int termination_signal() { return g_termination_signal; }
 
+bool process_exists(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
+
 std::string ProcessResult::describe() const {
   if (!started) return "not started: " + spawn_error;
   std::string s;

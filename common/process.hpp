@@ -53,6 +53,11 @@ void forward_termination_signals();
 /// The termination signal received since forward_termination_signals() (0 = none).
 int termination_signal();
 
+/// True while a process `pid` exists (zombies included). kill(pid, 0) answering EPERM counts:
+/// the process exists and belongs to another user (a check run as nagios about a root notify
+/// or hakitd).
+bool process_exists(int pid);
+
 /// Runs a command to completion (or timeout). Never throws.
 ProcessResult run_process(const ProcessSpec& spec);
 

@@ -237,3 +237,19 @@ TEST_CASE("process: kept fds, the caller's process group, a child that dies with
   CHECK_FALSE(r.started);
   CHECK(contains(r.spawn_error, "No such file or directory"));
 }
+
+TEST_CASE("process: process_exists counts another user's process, not a gone one") {
+  CHECK(process_exists(getpid()));
+  CHECK_FALSE(process_exists(0));
+  CHECK_FALSE(process_exists(-1));
+  // A check run as nagios asking about a root process (notify, hakitd): kill(pid, 0) answers
+  // EPERM, and the process exists.
+  const pid_t root_pid = getpid();
+  CHECK(hakit::test::run_as_uid(65534, [root_pid] { return process_exists(root_pid) ? 0 : 1; }) == 0);
+  // A child that has exited and been reaped is gone.
+  pid_t child = fork();
+  if (child == 0) _exit(0);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);
+  CHECK_FALSE(process_exists(child));
+}

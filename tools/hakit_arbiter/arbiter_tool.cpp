@@ -1,13 +1,12 @@
 #include "hakit_arbiter/arbiter_tool.hpp"
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <cstdio>
 
 #include "common/arbiter/preflight.hpp"
+#include "common/process.hpp"
 #include "notify/arbiter_gate.hpp"
 
 namespace hakit::arbiter_tool {
@@ -17,8 +16,6 @@ namespace {
 constexpr const char* kService = "ARBITER";
 
 CheckResult unknown(std::string why) { return CheckResult{State::kUnknown, std::move(why), {}}; }
-
-bool alive(int pid) { return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM); }
 
 // The instances to look at: the one asked for, or every instance with an arbiter.
 std::vector<std::string> arbitrated(const config::Document& doc, const std::string& instance) {
@@ -93,7 +90,7 @@ CheckResult keep(const config::Document& doc, const std::string& instance, const
     http->set_preferred(rec.endpoint);
   arbiter::LeaseKeeper keeper(a, instance, *etcd, *svc.clock, rec);
   notify::ProfileLocalDb db(*svc.db, cfg.mysql.at(profile), a.timeout);
-  arbiter::TickResult t = arbiter::keep_tick(keeper, db, a, alive(keeper.record().promoter_pid));
+  arbiter::TickResult t = arbiter::keep_tick(keeper, db, a, process_exists(keeper.record().promoter_pid));
   if (auto* http = dynamic_cast<arbiter::HttpEtcd*>(etcd.get())) keeper.record().endpoint = http->preferred();
   if (!arbiter::write_record(cfg.run_dir, keeper.record(), &err))
     spdlog::error("arbiter: cannot write the lease record: {}", err);

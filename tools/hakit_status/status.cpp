@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <unistd.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +10,7 @@
 #include <fstream>
 #include <map>
 
+#include "common/process.hpp"
 #include "common/arbiter/config.hpp"
 #include "common/arbiter/record.hpp"
 #include "common/netaddr.hpp"
@@ -185,7 +185,7 @@ void read_daemon_status(const std::string& state_dir, Report* r) {
   Json j = Json::parse(in, nullptr, false);
   if (!j.is_object()) return;
   const int pid = j.value("pid", 0);
-  r->daemon_running = pid > 0 && kill(pid, 0) == 0;
+  r->daemon_running = process_exists(pid);
   if (!r->daemon_running)
     r->warnings.push_back(
         fmt::format("hakitd (pid {}) is not running: its probes below are from {}", pid,
