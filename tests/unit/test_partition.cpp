@@ -143,6 +143,17 @@ TEST_CASE("guard: which promotion records of notify count as refused or failed")
   // A promotion still waiting for its lease (or running its actions) is no failure: an older
   // refusal it replaced must not make the guard take the VIP away from under it.
   CHECK(check_mysql::promotion_failed_of(st("MASTER", "running")).empty());
+  // ... unless the notify that wrote "running" is gone (SIGKILL, the OOM killer half-way):
+  // the node may hold the VIP read-only with nothing left to promote it.
+  Json running = st("MASTER", "running");
+  running["last_transition"]["pid"] = 4242;
+  auto gone = [](int) { return false; };
+  auto there = [](int pid) { return pid == 4242; };
+  CHECK(check_mysql::promotion_failed_of(running, gone) ==
+        "was interrupted at 2026-11-26T12:38:53Z (notify pid 4242 is gone)");
+  CHECK(check_mysql::promotion_failed_of(running, there).empty());
+  running["last_transition"]["pid"] = "4242";  // not what notify writes: no verdict
+  CHECK(check_mysql::promotion_failed_of(running, gone).empty());
   CHECK(check_mysql::promotion_failed_of(st("MASTER", "ok")).empty());
   CHECK(check_mysql::promotion_failed_of(st("BACKUP", "failed")).empty());
   CHECK(check_mysql::promotion_failed_of(Json()).empty());  // no state file, or not JSON

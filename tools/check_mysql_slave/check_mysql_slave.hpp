@@ -3,6 +3,7 @@
 // Nagios. Modes: replica (threads, errors, lag; a writable master with no replication passes
 // in its role), master, galera (wsrep state), freshness (a timestamp newer than --max-age).
 // One Nagios line; a hung server costs --timeout and nothing more (see common/mysql).
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,7 @@
 #include "common/mysql/fence.hpp"
 #include "common/mysql/connection.hpp"
 #include "common/mysql/status.hpp"
+#include "common/process.hpp"
 #include "common/result.hpp"
 #include "common/state.hpp"
 
@@ -112,10 +114,13 @@ CheckResult evaluate_guard(const config::MysqlCheckConfig& c, const GuardFacts& 
 bool is_split_brain(const GuardFacts& f);
 
 /// GuardFacts::promotion_failed from notify's instance state (state_dir/notify.INSTANCE.json):
-/// "was refused at T" or "FAILED at T" when the last transition is a MASTER one that was
-/// refused or failed; "" otherwise (ok, "running": a promotion waiting for its lease or
-/// running its actions, or no record).
-std::string promotion_failed_of(const Json& instance_state);
+/// "was refused at T", "FAILED at T", or "was interrupted at T (notify pid N is gone)" when
+/// the last transition is a MASTER one that was refused, failed, or still says "running"
+/// while the notify that wrote it no longer exists (`exists`: process_exists); "" otherwise
+/// (ok, a promotion still running: waiting for its lease or running its actions, or no
+/// record).
+std::string promotion_failed_of(const Json& instance_state,
+                                const std::function<bool(int)>& exists = process_exists);
 
 /// The queries and the judgement over an open connection whose deadline is `deadline` (run()
 /// opens one per check; hakitd keeps one across probes).

@@ -217,14 +217,21 @@ std::optional<double> age_of(const std::string& value, const std::string& server
   return now->seconds - ts->seconds;
 }
 
-std::string promotion_failed_of(const Json& st) {
+std::string promotion_failed_of(const Json& st, const std::function<bool(int)>& exists) {
   if (!st.is_object() || !st.contains("last_transition") || !st["last_transition"].is_object())
     return "";
   const Json& lt = st["last_transition"];
   const std::string outcome = lt.value("outcome", "ok");
-  if (lt.value("state", "") != "MASTER" || (outcome != "refused" && outcome != "failed")) return "";
-  return fmt::format("{} at {}", outcome == "refused" ? "was refused" : "FAILED",
-                     lt.value("time", "?"));
+  const std::string at = lt.value("time", "?");
+  if (lt.value("state", "") != "MASTER") return "";
+  if (outcome == "refused") return "was refused at " + at;
+  if (outcome == "failed") return "FAILED at " + at;
+  if (outcome == "running") {
+    const Json& pid = lt.contains("pid") ? lt["pid"] : Json();
+    if (pid.is_number_integer() && !exists(pid.get<int>()))
+      return fmt::format("was interrupted at {} (notify pid {} is gone)", at, pid.get<int>());
+  }
+  return "";
 }
 
 bool is_split_brain(const GuardFacts& f) {

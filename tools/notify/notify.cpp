@@ -341,6 +341,9 @@ Outcome handle_event(const Event& ev, const config::NotifyConfig& cfg, const std
     st["last_transition"] = {{"time", now_rfc3339()}, {"epoch_ms", epoch_ms()},
                              {"state", ev.state},     {"outcome", outcome},
                              {"ticket", ticket}};
+    // Who runs it: a notify killed half-way (SIGKILL, the OOM killer) never writes the
+    // outcome, and the guard tells it by this pid being gone.
+    if (outcome == "running") st["last_transition"]["pid"] = static_cast<int>(getpid());
     std::string werr;
     if (!write_file_atomic(instance_state_path(cfg, ev.instance), dump_json(st) + "\n", 0644, &werr))
       spdlog::error("{}: cannot write {}: {}", what, instance_state_path(cfg, ev.instance), werr);
