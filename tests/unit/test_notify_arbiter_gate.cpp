@@ -3,6 +3,8 @@
 // once the database is read-only.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -190,11 +192,18 @@ class TwoHolders : public AddressProbe {
  public:
   std::vector<std::string> others;
   int probes = 0;
+  bool once = false;  ///< the others answer the first look only (an old master letting go)
+  /// When set, only looks from this thread (the gate's) find the others; the promotion's own
+  /// probe runs on another thread.
+  std::optional<std::thread::id> only_thread;
   bool is_local(const std::string&, const std::string&, std::string*) override { return true; }
   std::optional<std::vector<std::string>> other_holders(const std::string&, const std::string&,
                                                         Millis, std::string*) override {
+    if (only_thread && std::this_thread::get_id() != *only_thread) return std::vector<std::string>{};
     ++probes;
-    return others;
+    auto seen = others;
+    if (once) others.clear();
+    return seen;
   }
 };
 
@@ -246,15 +255,8 @@ TEST_CASE("arbiter gate: a VIP answered once (a failover's old master letting go
   Gate g;
   g.n2_takes_the_lease();
   // The first look finds the old master's VIP; it is gone by the second (and never after).
-  class Once : public TwoHolders {
-   public:
-    std::optional<std::vector<std::string>> other_holders(const std::string& a, const std::string& i,
-                                                          Millis w, std::string* e) override {
-      auto r = TwoHolders::other_holders(a, i, w, e);
-      others.clear();
-      return r;
-    }
-  } probe;
+  TwoHolders probe;
+  probe.once = true;
   probe.others = {"02:00:00:00:00:02"};
   const std::int64_t t0 = g.clock.now;
   Outcome out = fire_with_vip(g, probe);
@@ -273,15 +275,8 @@ TEST_CASE("arbiter gate: a holder that stopped renewing is waited out even while
   // n2 answers while the gate waits (this thread); once it self-fenced and this node promoted,
   // the promotion's own probe (another thread, which must not touch the fake etcd) finds
   // nobody else.
-  class UntilLeaseEnds : public TwoHolders {
-   public:
-    std::thread::id gate_thread = std::this_thread::get_id();
-    std::optional<std::vector<std::string>> other_holders(const std::string& a, const std::string& i,
-                                                          Millis w, std::string* e) override {
-      if (std::this_thread::get_id() != gate_thread) return std::vector<std::string>{};
-      return TwoHolders::other_holders(a, i, w, e);
-    }
-  } probe;
+  TwoHolders probe;
+  probe.only_thread = std::this_thread::get_id();
   probe.others = {"02:00:00:00:00:02"};
   Outcome out = fire_with_vip(g, probe);
   REQUIRE_MESSAGE(out.code == ExitCode::kSuccess, out.message);
@@ -321,5 +316,6 @@ TEST_CASE("arbiter gate: a newer event ends the wait for the lease; nothing ran,
   CHECK(g.db.server.read_only);
   // Not a refusal for the guard: the newer event may be a MASTER one that promotes.
   CHECK(g.last_transition()["outcome"] == "running");
+  CHECK(g.last_transition()["pid"] == static_cast<int>(getpid()));
   CHECK(g.etcd.holder("/hakit/VI_1") == "n2");
 }
